@@ -1,0 +1,324 @@
+// Package config is the agent's configuration: the real agent's variable names and
+// defaults (PROTOCOL.md §6), loaded by pure functions and validated once.
+//
+// Precedence, lowest first: defaults < the KEY=VALUE file named by ECS_CONFIG_FILE
+// (default /etc/ecs/ecs.config, as ecs-init reads it; a missing file is fine) < the
+// process environment < command-line flags (applied by the mains).
+//
+// Every process of the agent reads the same configuration, so the pod's five
+// containers and the all-in-one binary agree.
+package config
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Version is the agent version this code implements the protocol of.
+const Version = "1.105.1"
+
+// DefaultConfigFile is the env file read when ECS_CONFIG_FILE is unset.
+const DefaultConfigFile = "/etc/ecs/ecs.config"
+
+// Config is every setting of the agent. Field comments name the variable.
+type Config struct {
+	Cluster          string // ECS_CLUSTER; "default" when unset (and then auto-created)
+	ClusterSet       bool   // whether ECS_CLUSTER was given
+	Region           string // AWS_DEFAULT_REGION (or AWS_REGION)
+	AccessKeyID      string // AWS_ACCESS_KEY_ID
+	SecretAccessKey  string // AWS_SECRET_ACCESS_KEY
+	SessionToken     string // AWS_SESSION_TOKEN
+	BackendHost      string // ECS_BACKEND_HOST; https:// is prepended when it has no scheme
+	DockerHost       string // DOCKER_HOST
+	ReservedPorts    []int  // ECS_RESERVED_PORTS
+	ReservedPortsUDP []int  // ECS_RESERVED_PORTS_UDP
+	ReservedMemory   int64  // ECS_RESERVED_MEMORY, MiB
+	DataDir          string // ECS_DATADIR
+	Checkpoint       bool   // ECS_CHECKPOINT; true when unset but ECS_DATADIR is set
+	LogLevel         string // ECS_LOGLEVEL: crit, error, warn, info, debug
+	LogFile          string // ECS_LOGFILE
+	InstanceAttrs    map[string]string
+	// ECS_INSTANCE_ATTRIBUTES
+
+	ContainerStopTimeout   time.Duration // ECS_CONTAINER_STOP_TIMEOUT, min 1s
+	ContainerStartTimeout  time.Duration // ECS_CONTAINER_START_TIMEOUT, min 45s
+	ContainerCreateTimeout time.Duration // ECS_CONTAINER_CREATE_TIMEOUT, min 1m
+	TaskCleanupWait        time.Duration // ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION, min 1s
+	ImagePullBehavior      string        // ECS_IMAGE_PULL_BEHAVIOR
+	DynamicPortMin         int           // ECS_DYNAMIC_HOST_PORT_RANGE "min-max"
+	DynamicPortMax         int
+	LoggingDrivers         []string // ECS_AVAILABLE_LOGGING_DRIVERS
+	DisablePrivileged      bool     // ECS_DISABLE_PRIVILEGED
+	DisableHealthCheck     bool     // ECS_DISABLE_DOCKER_HEALTH_CHECK
+	External               bool     // ECS_EXTERNAL
+	UpdatesEnabled         bool     // ECS_UPDATES_ENABLED
+
+	BusURL            string // ECS_BUS_URL, how a lone service reaches the pod's bus
+	BusPort           int    // ECS_BUS_PORT, where ecs-bus listens (127.0.0.1)
+	IntrospectionPort int    // ECS_INTROSPECTION_PORT (51678)
+
+	// SkipTLSVerify is the -k flag.
+	SkipTLSVerify bool
+}
+
+// Defaults returns the configuration with nothing set.
+func Defaults() Config {
+	return Config{
+		Cluster:                "default",
+		DockerHost:             "unix:///var/run/docker.sock",
+		ReservedPorts:          []int{22, 2375, 2376, 51678, 51679},
+		ReservedPortsUDP:       []int{},
+		DataDir:                "/data/",
+		LogLevel:               "info",
+		ContainerStopTimeout:   30 * time.Second,
+		ContainerStartTimeout:  3 * time.Minute,
+		ContainerCreateTimeout: 4 * time.Minute,
+		TaskCleanupWait:        3 * time.Hour,
+		ImagePullBehavior:      "default",
+		DynamicPortMin:         49153,
+		DynamicPortMax:         65535,
+		LoggingDrivers:         []string{"json-file", "none"},
+		BusURL:                 "nats://127.0.0.1:4222",
+		BusPort:                4222,
+		IntrospectionPort:      51678,
+	}
+}
+
+// Lookup reads one variable, like os.LookupEnv.
+type Lookup func(key string) (string, bool)
+
+// Load reads the process environment on top of the env file and the defaults.
+func Load() (Config, error) {
+	file := os.Getenv("ECS_CONFIG_FILE")
+	explicit := file != ""
+	if !explicit {
+		file = DefaultConfigFile
+	}
+	fileVars := map[string]string{}
+	f, err := os.Open(file)
+	switch {
+	case err == nil:
+		fileVars = ParseEnvFile(f)
+		f.Close()
+	case explicit || !errors.Is(err, os.ErrNotExist):
+		return Config{}, fmt.Errorf("ECS_CONFIG_FILE=%q: %w", file, err)
+	}
+	return FromEnv(func(k string) (string, bool) {
+		if v, ok := os.LookupEnv(k); ok {
+			return v, true
+		}
+		v, ok := fileVars[k]
+		return v, ok
+	})
+}
+
+// ParseEnvFile reads KEY=VALUE lines as ecs-init does: split at the first '=',
+// whitespace trimmed, lines without '=' ignored; lines starting with '#' are
+// comments.
+func ParseEnvFile(r io.Reader) map[string]string {
+	vars := map[string]string{}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		vars[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return vars
+}
+
+// FromEnv builds and validates a Config from a lookup function. The first bad value
+// stops it with an error naming the variable and the value.
+func FromEnv(lookup Lookup) (Config, error) {
+	c := Defaults()
+	p := parser{lookup: lookup}
+	if v, ok := p.str("ECS_CLUSTER"); ok {
+		c.Cluster, c.ClusterSet = v, true
+	}
+	c.Region, _ = p.str("AWS_DEFAULT_REGION")
+	if c.Region == "" {
+		c.Region, _ = p.str("AWS_REGION")
+	}
+	c.AccessKeyID, _ = p.str("AWS_ACCESS_KEY_ID")
+	c.SecretAccessKey, _ = p.str("AWS_SECRET_ACCESS_KEY")
+	c.SessionToken, _ = p.str("AWS_SESSION_TOKEN")
+	if v, ok := p.str("ECS_BACKEND_HOST"); ok {
+		if !strings.Contains(v, "://") {
+			v = "https://" + v
+		}
+		c.BackendHost = v
+	}
+	if v, ok := p.str("DOCKER_HOST"); ok {
+		c.DockerHost = v
+	}
+	p.ports("ECS_RESERVED_PORTS", &c.ReservedPorts)
+	p.ports("ECS_RESERVED_PORTS_UDP", &c.ReservedPortsUDP)
+	p.int64("ECS_RESERVED_MEMORY", &c.ReservedMemory, 0)
+	datadirSet := false
+	if v, ok := p.str("ECS_DATADIR"); ok {
+		c.DataDir, datadirSet = v, true
+	}
+	c.Checkpoint = datadirSet
+	p.boolean("ECS_CHECKPOINT", &c.Checkpoint)
+	if v, ok := p.str("ECS_LOGLEVEL"); ok {
+		c.LogLevel = strings.ToLower(v)
+	}
+	c.LogFile, _ = p.str("ECS_LOGFILE")
+	if v, ok := p.str("ECS_INSTANCE_ATTRIBUTES"); ok {
+		if err := json.Unmarshal([]byte(v), &c.InstanceAttrs); err != nil {
+			p.fail("ECS_INSTANCE_ATTRIBUTES", v, "want a JSON object of strings")
+		}
+	}
+	p.duration("ECS_CONTAINER_STOP_TIMEOUT", &c.ContainerStopTimeout, time.Second)
+	p.duration("ECS_CONTAINER_START_TIMEOUT", &c.ContainerStartTimeout, 45*time.Second)
+	p.duration("ECS_CONTAINER_CREATE_TIMEOUT", &c.ContainerCreateTimeout, time.Minute)
+	p.duration("ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION", &c.TaskCleanupWait, time.Second)
+	if v, ok := p.str("ECS_IMAGE_PULL_BEHAVIOR"); ok {
+		switch v {
+		case "default", "always", "once", "prefer-cached":
+			c.ImagePullBehavior = v
+		default:
+			p.fail("ECS_IMAGE_PULL_BEHAVIOR", v, "want default, always, once or prefer-cached")
+		}
+	}
+	if v, ok := p.str("ECS_DYNAMIC_HOST_PORT_RANGE"); ok {
+		lo, hi, found := strings.Cut(v, "-")
+		a, err1 := strconv.Atoi(strings.TrimSpace(lo))
+		b, err2 := strconv.Atoi(strings.TrimSpace(hi))
+		if !found || err1 != nil || err2 != nil || a < 1 || b > 65535 || a > b {
+			p.fail("ECS_DYNAMIC_HOST_PORT_RANGE", v, "want MIN-MAX within 1-65535")
+		} else {
+			c.DynamicPortMin, c.DynamicPortMax = a, b
+		}
+	}
+	if v, ok := p.str("ECS_AVAILABLE_LOGGING_DRIVERS"); ok {
+		if err := json.Unmarshal([]byte(v), &c.LoggingDrivers); err != nil {
+			p.fail("ECS_AVAILABLE_LOGGING_DRIVERS", v, "want a JSON array of strings")
+		}
+	}
+	p.boolean("ECS_DISABLE_PRIVILEGED", &c.DisablePrivileged)
+	p.boolean("ECS_DISABLE_DOCKER_HEALTH_CHECK", &c.DisableHealthCheck)
+	p.boolean("ECS_EXTERNAL", &c.External)
+	p.boolean("ECS_UPDATES_ENABLED", &c.UpdatesEnabled)
+	if v, ok := p.str("ECS_BUS_URL"); ok {
+		c.BusURL = v
+	}
+	p.port("ECS_BUS_PORT", &c.BusPort)
+	p.port("ECS_INTROSPECTION_PORT", &c.IntrospectionPort)
+	if p.err != nil {
+		return Config{}, p.err
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Validate checks values that depend on each other or on flags.
+func (c Config) Validate() error {
+	switch c.LogLevel {
+	case "crit", "error", "warn", "info", "debug":
+	default:
+		return fmt.Errorf("ECS_LOGLEVEL=%q: want crit, error, warn, info or debug", c.LogLevel)
+	}
+	if c.Cluster == "" {
+		return errors.New(`ECS_CLUSTER="": a cluster name must not be empty`)
+	}
+	return nil
+}
+
+type parser struct {
+	lookup Lookup
+	err    error
+}
+
+func (p *parser) fail(key, val, why string) {
+	if p.err == nil {
+		p.err = fmt.Errorf("%s=%q: %s", key, val, why)
+	}
+}
+
+func (p *parser) str(key string) (string, bool) {
+	v, ok := p.lookup(key)
+	if !ok {
+		return "", false
+	}
+	v = strings.TrimSpace(v)
+	return v, v != ""
+}
+
+func (p *parser) boolean(key string, dst *bool) {
+	if v, ok := p.str(key); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			p.fail(key, v, "want true or false")
+			return
+		}
+		*dst = b
+	}
+}
+
+func (p *parser) int64(key string, dst *int64, min int64) {
+	if v, ok := p.str(key); ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < min {
+			p.fail(key, v, fmt.Sprintf("want a whole number >= %d", min))
+			return
+		}
+		*dst = n
+	}
+}
+
+func (p *parser) port(key string, dst *int) {
+	if v, ok := p.str(key); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 65535 {
+			p.fail(key, v, "want a port number from 1 to 65535")
+			return
+		}
+		*dst = n
+	}
+}
+
+func (p *parser) duration(key string, dst *time.Duration, min time.Duration) {
+	if v, ok := p.str(key); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			p.fail(key, v, "want a duration such as 30s, 10m or 3h")
+			return
+		}
+		if d < min {
+			d = min
+		}
+		*dst = d
+	}
+}
+
+func (p *parser) ports(key string, dst *[]int) {
+	if v, ok := p.str(key); ok {
+		var ports []int
+		if err := json.Unmarshal([]byte(v), &ports); err != nil {
+			p.fail(key, v, "want a JSON array of port numbers, e.g. [22, 2375]")
+			return
+		}
+		for _, n := range ports {
+			if n < 1 || n > 65535 {
+				p.fail(key, v, fmt.Sprintf("port %d is outside 1-65535", n))
+				return
+			}
+		}
+		*dst = ports
+	}
+}

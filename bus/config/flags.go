@@ -1,0 +1,55 @@
+package config
+
+import (
+	"flag"
+	"fmt"
+	"io"
+)
+
+// Flags are the command-line flags every agent binary accepts.
+type Flags struct {
+	Version bool   // -version: print the version and exit
+	BusURL  string // -bus: URL of a running bus (overrides ECS_BUS_URL)
+}
+
+// Parse loads the configuration (file < environment) and applies the flags of the
+// real agent: -k, -loglevel, -version, plus -bus for a service run alone. Output of
+// -h goes to out.
+func Parse(name string, args []string, out io.Writer) (Config, Flags, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	var f Flags
+	k := fs.Bool("k", false, "do not verify TLS certificates of the ECS endpoints")
+	level := fs.String("loglevel", "", "log level on stdout: crit, error, warn, info, debug (overrides ECS_LOGLEVEL)")
+	fs.BoolVar(&f.Version, "version", false, "print the agent version and exit")
+	fs.StringVar(&f.BusURL, "bus", "", "URL of the bus, e.g. nats://127.0.0.1:4222 (overrides ECS_BUS_URL)")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, f, err
+	}
+	if f.Version {
+		return Config{}, f, nil
+	}
+	c, err := Load()
+	if err != nil {
+		return Config{}, f, err
+	}
+	c.SkipTLSVerify = *k
+	if *level != "" {
+		c.LogLevel = *level
+	}
+	if f.BusURL != "" {
+		c.BusURL = f.BusURL
+	}
+	if err := c.Validate(); err != nil {
+		if *level != "" {
+			return Config{}, f, fmt.Errorf("-loglevel=%q: want crit, error, warn, info or debug", *level)
+		}
+		return Config{}, f, err
+	}
+	return c, f, nil
+}
+
+// VersionString is what -version prints and introspection reports.
+func VersionString() string {
+	return "Amazon ECS Agent - v" + Version + " (ecs-agent)"
+}

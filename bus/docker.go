@@ -1,0 +1,129 @@
+package bus
+
+import "time"
+
+// Requests and replies of the dockerexec micro service (DockerService). Every command
+// is idempotent, keyed by task ARN and container name: a second create of the same
+// container returns the existing one, a stop of a stopped container succeeds, a
+// remove of a missing container succeeds.
+
+// Docker labels the agent writes on every task container (PROTOCOL.md §4.7).
+const (
+	LabelTaskARN        = "com.amazonaws.ecs.task-arn"
+	LabelContainerName  = "com.amazonaws.ecs.container-name"
+	LabelTaskDefFamily  = "com.amazonaws.ecs.task-definition-family"
+	LabelTaskDefVersion = "com.amazonaws.ecs.task-definition-version"
+	LabelCluster        = "com.amazonaws.ecs.cluster"
+)
+
+// PullRequest asks for an image to be present locally. Behavior is
+// ECS_IMAGE_PULL_BEHAVIOR (default, always, once, prefer-cached).
+type PullRequest struct {
+	TaskArn       string `json:"taskArn"`
+	ContainerName string `json:"containerName"`
+	Image         string `json:"image"`
+	Behavior      string `json:"behavior,omitempty"`
+}
+
+// PullReply says what was done.
+type PullReply struct {
+	ImageID string `json:"imageId"`
+	Digest  string `json:"digest,omitempty"`
+	// Pulled is false when the local image was used without pulling.
+	Pulled bool `json:"pulled"`
+}
+
+// CreateRequest creates a task's container. Host-side decisions (host ports from the
+// ledger, the Docker names of linked and volumes-from containers, volume binds) are
+// made by the scheduler and passed in resolved.
+type CreateRequest struct {
+	TaskArn     string        `json:"taskArn"`
+	Cluster     string        `json:"cluster"`
+	Family      string        `json:"family"`
+	Version     string        `json:"version"`
+	Container   ContainerSpec `json:"container"`
+	NetworkMode string        `json:"networkMode,omitempty"`
+	// DockerName is the name to give the container
+	// (ecs-<family>-<version>-<name>-<randhex>).
+	DockerName string `json:"dockerName"`
+	// PortBindings are the resolved port mappings: HostPort is never 0 here except
+	// for mappings that Docker itself should choose.
+	PortBindings []PortMapping `json:"portBindings,omitempty"`
+	// Links are "dockerName:alias" entries.
+	Links []string `json:"links,omitempty"`
+	// VolumesFrom are "dockerName[:ro]" entries.
+	VolumesFrom []string `json:"volumesFrom,omitempty"`
+	// Binds are "source:destination[:ro]" entries; source is a host path or a Docker
+	// volume name.
+	Binds []string `json:"binds,omitempty"`
+	// ExtraEnv is environment the agent injects on top of the container's own.
+	ExtraEnv map[string]string `json:"extraEnv,omitempty"`
+}
+
+// CreateReply identifies the created (or already existing) container.
+type CreateReply struct {
+	DockerID   string `json:"dockerId"`
+	DockerName string `json:"dockerName"`
+	// Existed is true when the container was already there.
+	Existed bool `json:"existed"`
+}
+
+// ContainerRef names one container: by Docker ID, or by task ARN and container name.
+type ContainerRef struct {
+	DockerID      string `json:"dockerId,omitempty"`
+	TaskArn       string `json:"taskArn,omitempty"`
+	ContainerName string `json:"containerName,omitempty"`
+}
+
+// StartRequest starts a created container.
+type StartRequest struct {
+	ContainerRef
+}
+
+// StopRequest stops a container, killing it after Timeout.
+type StopRequest struct {
+	ContainerRef
+	Timeout time.Duration `json:"timeout"`
+}
+
+// RemoveRequest removes a container and its anonymous volumes.
+type RemoveRequest struct {
+	ContainerRef
+}
+
+// InspectRequest asks for one container's state.
+type InspectRequest struct {
+	ContainerRef
+}
+
+// ListRequest lists the agent's containers (those carrying LabelTaskARN), optionally
+// only one task's.
+type ListRequest struct {
+	TaskArn string `json:"taskArn,omitempty"`
+}
+
+// ListReply is the answer to ListRequest.
+type ListReply struct {
+	Containers []ContainerState `json:"containers"`
+}
+
+// ContainerState is a container as Docker reports it; start, stop and inspect reply
+// with it.
+type ContainerState struct {
+	DockerID        string            `json:"dockerId"`
+	DockerName      string            `json:"dockerName"`
+	TaskArn         string            `json:"taskArn,omitempty"`
+	ContainerName   string            `json:"containerName,omitempty"`
+	Labels          map[string]string `json:"labels,omitempty"`
+	Image           string            `json:"image,omitempty"`
+	ImageID         string            `json:"imageId,omitempty"`
+	Status          Status            `json:"status"` // CREATED, RUNNING or STOPPED
+	ExitCode        *int              `json:"exitCode,omitempty"`
+	OOMKilled       bool              `json:"oomKilled,omitempty"`
+	Error           string            `json:"error,omitempty"`
+	Health          Health            `json:"health,omitempty"`
+	NetworkBindings []NetworkBinding  `json:"networkBindings,omitempty"`
+	CreatedAt       time.Time         `json:"createdAt"`
+	StartedAt       *time.Time        `json:"startedAt,omitempty"`
+	FinishedAt      *time.Time        `json:"finishedAt,omitempty"`
+}

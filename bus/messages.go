@@ -1,0 +1,240 @@
+package bus
+
+import "time"
+
+// Message type names, carried in every message's "type" field.
+const (
+	TypeDesiredTask     = "DesiredTask"
+	TypeContainerEvent  = "ContainerEvent"
+	TypeTaskStateChange = "TaskStateChange"
+	TypeRegistration    = "Registration"
+	TypeTaskRecord      = "TaskRecord"
+)
+
+// DesiredTask is what the control plane wants of one task (session → scheduler,
+// stream ECS_DESIRED, subject DesiredSubject). Session stores it before it acks the
+// ACS payload that carried it. A task's desired status only ever rises; the scheduler
+// ignores a DesiredTask that would lower it.
+type DesiredTask struct {
+	Type string `json:"type"`
+	// Cluster is the configured cluster string (name or ARN), as reports need it.
+	Cluster string   `json:"cluster"`
+	Task    TaskSpec `json:"task"`
+	// MessageID and SeqNum identify the ACS payload that delivered the task.
+	MessageID  string    `json:"messageId,omitempty"`
+	SeqNum     int64     `json:"seqNum,omitempty"`
+	ReceivedAt time.Time `json:"receivedAt"`
+}
+
+// TaskSpec is a task as the control plane describes it, translated from the ACS
+// Task shape at the session's edge.
+type TaskSpec struct {
+	Arn            string          `json:"arn"`
+	ClusterArn     string          `json:"clusterArn,omitempty"`
+	Family         string          `json:"family"`
+	Version        string          `json:"version"`
+	DesiredStatus  Status          `json:"desiredStatus"`
+	NetworkMode    string          `json:"networkMode,omitempty"`
+	CPU            float64         `json:"cpu,omitempty"`    // task-level vCPU, 0 if unset
+	Memory         int64           `json:"memory,omitempty"` // task-level MiB, 0 if unset
+	PidMode        string          `json:"pidMode,omitempty"`
+	IpcMode        string          `json:"ipcMode,omitempty"`
+	Containers     []ContainerSpec `json:"containers"`
+	Volumes        []VolumeSpec    `json:"volumes,omitempty"`
+	ServiceName    string          `json:"serviceName,omitempty"`
+	LaunchType     string          `json:"launchType,omitempty"`
+	TaskDefAccount string          `json:"taskDefinitionAccountId,omitempty"`
+}
+
+// ContainerSpec is one container of a TaskSpec.
+type ContainerSpec struct {
+	Name         string            `json:"name"`
+	Image        string            `json:"image"`
+	CPU          int64             `json:"cpu,omitempty"`    // CPU shares
+	Memory       int64             `json:"memory,omitempty"` // hard limit, MiB
+	Essential    bool              `json:"essential"`
+	Command      []string          `json:"command,omitempty"`
+	EntryPoint   []string          `json:"entryPoint,omitempty"`
+	Environment  map[string]string `json:"environment,omitempty"`
+	Links        []string          `json:"links,omitempty"`
+	PortMappings []PortMapping     `json:"portMappings,omitempty"`
+	MountPoints  []MountPoint      `json:"mountPoints,omitempty"`
+	VolumesFrom  []VolumeFrom      `json:"volumesFrom,omitempty"`
+	DependsOn    []Dependency      `json:"dependsOn,omitempty"`
+	StartTimeout int64             `json:"startTimeout,omitempty"` // seconds
+	StopTimeout  int64             `json:"stopTimeout,omitempty"`  // seconds
+	Privileged   bool              `json:"privileged,omitempty"`
+	// DockerConfig holds the Docker Engine API JSON strings the control plane
+	// serialised from task-definition features (PROTOCOL.md §2.7).
+	DockerConfig DockerConfig `json:"dockerConfig"`
+}
+
+// PortMapping asks for a container port to be published. HostPort 0 means the agent
+// picks one.
+type PortMapping struct {
+	ContainerPort      int    `json:"containerPort,omitempty"`
+	HostPort           int    `json:"hostPort,omitempty"`
+	ContainerPortRange string `json:"containerPortRange,omitempty"`
+	Protocol           string `json:"protocol,omitempty"` // tcp (default) or udp
+}
+
+// MountPoint mounts a task volume into a container.
+type MountPoint struct {
+	SourceVolume  string `json:"sourceVolume"`
+	ContainerPath string `json:"containerPath"`
+	ReadOnly      bool   `json:"readOnly,omitempty"`
+}
+
+// VolumeFrom mounts every volume of another container of the task.
+type VolumeFrom struct {
+	SourceContainer string `json:"sourceContainer"`
+	ReadOnly        bool   `json:"readOnly,omitempty"`
+}
+
+// Dependency is an explicit dependsOn entry; Condition is START, COMPLETE, SUCCESS or
+// HEALTHY.
+type Dependency struct {
+	ContainerName string `json:"containerName"`
+	Condition     string `json:"condition"`
+}
+
+// DockerConfig carries JSON strings merged over the create call's Config and
+// HostConfig.
+type DockerConfig struct {
+	Config     string `json:"config,omitempty"`
+	HostConfig string `json:"hostConfig,omitempty"`
+	Version    string `json:"version,omitempty"`
+}
+
+// VolumeSpec is a task volume. Type is "host" (default) or "docker"; a host volume
+// with an empty SourcePath is an agent-managed scratch volume.
+type VolumeSpec struct {
+	Name       string            `json:"name"`
+	Type       string            `json:"type,omitempty"`
+	SourcePath string            `json:"sourcePath,omitempty"`
+	Docker     *DockerVolumeSpec `json:"docker,omitempty"`
+}
+
+// DockerVolumeSpec is a Docker volume's configuration.
+type DockerVolumeSpec struct {
+	Scope         string            `json:"scope,omitempty"` // task or shared
+	Autoprovision bool              `json:"autoprovision,omitempty"`
+	Driver        string            `json:"driver,omitempty"`
+	DriverOpts    map[string]string `json:"driverOpts,omitempty"`
+	Labels        map[string]string `json:"labels,omitempty"`
+}
+
+// NetworkBinding is a published port as Docker reports it.
+type NetworkBinding struct {
+	BindIP        string `json:"bindIP"`
+	ContainerPort int    `json:"containerPort"`
+	HostPort      int    `json:"hostPort"`
+	Protocol      string `json:"protocol"` // tcp or udp
+}
+
+// ContainerEvent is a Docker event about a task's container (dockerexec → scheduler,
+// stream ECS_EVENTS, subject EventSubject). Containers without the agent's labels
+// produce no events.
+type ContainerEvent struct {
+	Type          string `json:"type"`
+	TaskArn       string `json:"taskArn"`
+	ContainerName string `json:"containerName"`
+	DockerID      string `json:"dockerId"`
+	// Action is the Docker action: create, start, die, stop, oom, destroy,
+	// health_status.
+	Action string `json:"action"`
+	// Status is the container status the action implies (CREATED, RUNNING, STOPPED),
+	// empty for actions that change no status (oom, health_status).
+	Status    Status `json:"status,omitempty"`
+	ExitCode  *int   `json:"exitCode,omitempty"`
+	OOMKilled bool   `json:"oomKilled,omitempty"`
+	Health    Health `json:"health,omitempty"`
+	// TimeNano is Docker's event time, used with DockerID and Action as the event's
+	// message ID.
+	TimeNano int64 `json:"timeNano"`
+}
+
+// TaskStateChange is one report for the control plane (scheduler → reporter, stream
+// ECS_OUTBOX, subject OutboxSubject): the task's backend status and the container
+// changes batched since the last report. Reports of one task are published in order.
+type TaskStateChange struct {
+	Type               string                 `json:"type"`
+	Cluster            string                 `json:"cluster"`
+	TaskArn            string                 `json:"taskArn"`
+	Status             string                 `json:"status"` // PENDING, RUNNING or STOPPED
+	Reason             string                 `json:"reason"`
+	Containers         []ContainerStateChange `json:"containers,omitempty"`
+	PullStartedAt      *time.Time             `json:"pullStartedAt,omitempty"`
+	PullStoppedAt      *time.Time             `json:"pullStoppedAt,omitempty"`
+	ExecutionStoppedAt *time.Time             `json:"executionStoppedAt,omitempty"`
+	// Seq numbers a task's reports from 1; with TaskArn it is the message ID.
+	Seq uint64 `json:"seq"`
+}
+
+// ContainerStateChange is one container's change inside a TaskStateChange.
+type ContainerStateChange struct {
+	ContainerName   string           `json:"containerName"`
+	RuntimeID       string           `json:"runtimeId,omitempty"`
+	Status          string           `json:"status"` // PENDING, RUNNING or STOPPED
+	ExitCode        *int             `json:"exitCode,omitempty"`
+	Reason          string           `json:"reason,omitempty"`
+	ImageDigest     string           `json:"imageDigest,omitempty"`
+	NetworkBindings []NetworkBinding `json:"networkBindings,omitempty"`
+}
+
+// Registration is the instance's identity (session → everyone, bucket ecs_instance,
+// key KeyRegistration).
+type Registration struct {
+	Type                 string    `json:"type"`
+	Cluster              string    `json:"cluster"` // as configured
+	ContainerInstanceArn string    `json:"containerInstanceArn"`
+	Region               string    `json:"region"`
+	AvailabilityZone     string    `json:"availabilityZone,omitempty"`
+	RegisteredAt         time.Time `json:"registeredAt"`
+	// AgentVersion is the version string the introspection API reports.
+	AgentVersion string `json:"agentVersion,omitempty"`
+}
+
+// TaskRecord is the scheduler's record of one task (bucket ecs_tasks, key
+// TaskKey(arn)). The scheduler is its only writer; the reporter reads it to answer
+// the introspection API.
+type TaskRecord struct {
+	Type          string            `json:"type"`
+	Cluster       string            `json:"cluster"`
+	Spec          TaskSpec          `json:"spec"`
+	DesiredStatus Status            `json:"desiredStatus"`
+	KnownStatus   Status            `json:"knownStatus"`
+	SentStatus    Status            `json:"sentStatus,omitempty"`
+	Reason        string            `json:"reason,omitempty"`
+	Containers    []ContainerRecord `json:"containers"`
+	// ReportSeq is the Seq of the last TaskStateChange published for this task.
+	ReportSeq          uint64     `json:"reportSeq"`
+	CreatedAt          time.Time  `json:"createdAt"`
+	PullStartedAt      *time.Time `json:"pullStartedAt,omitempty"`
+	PullStoppedAt      *time.Time `json:"pullStoppedAt,omitempty"`
+	ExecutionStoppedAt *time.Time `json:"executionStoppedAt,omitempty"`
+	StoppedAt          *time.Time `json:"stoppedAt,omitempty"`
+	// HostPorts are the host ports the ledger granted this task, "tcp/8080" style.
+	HostPorts []string `json:"hostPorts,omitempty"`
+}
+
+// ContainerRecord is one container of a TaskRecord.
+type ContainerRecord struct {
+	Name            string           `json:"name"`
+	Image           string           `json:"image"`
+	ImageID         string           `json:"imageId,omitempty"`
+	ImageDigest     string           `json:"imageDigest,omitempty"`
+	DockerID        string           `json:"dockerId,omitempty"`
+	DockerName      string           `json:"dockerName,omitempty"`
+	DesiredStatus   Status           `json:"desiredStatus"`
+	KnownStatus     Status           `json:"knownStatus"`
+	SentStatus      Status           `json:"sentStatus,omitempty"`
+	ExitCode        *int             `json:"exitCode,omitempty"`
+	Reason          string           `json:"reason,omitempty"`
+	Health          Health           `json:"health,omitempty"`
+	Essential       bool             `json:"essential"`
+	NetworkBindings []NetworkBinding `json:"networkBindings,omitempty"`
+	CreatedAt       *time.Time       `json:"createdAt,omitempty"`
+	StartedAt       *time.Time       `json:"startedAt,omitempty"`
+	FinishedAt      *time.Time       `json:"finishedAt,omitempty"`
+}

@@ -1,0 +1,4 @@
+module github.com/ecs-agent/ecs-agent/controlplane
+
+go 1.26.0
+
