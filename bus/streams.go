@@ -119,3 +119,28 @@ func GetJSON(ctx context.Context, kv jetstream.KeyValue, key string, v any) erro
 	}
 	return nil
 }
+
+// Prepare connects once and creates every stream and bucket of the contract, so that
+// services started later find them. Services still ensure what they use themselves.
+func Prepare(ctx context.Context, dc DialConfig) error {
+	nc, err := Dial(dc)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := JetStream(nc)
+	if err != nil {
+		return err
+	}
+	return Retry(ctx, func(ctx context.Context) error {
+		if err := EnsureStreams(ctx, js); err != nil {
+			return err
+		}
+		for _, b := range []string{BucketInstance, BucketTasks, BucketLedger} {
+			if _, err := EnsureBucket(ctx, js, b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

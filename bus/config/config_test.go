@@ -1,0 +1,87 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) Lookup {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := FromEnv(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Cluster != "default" || c.ClusterSet {
+		t.Errorf("cluster %q set=%v", c.Cluster, c.ClusterSet)
+	}
+	if len(c.ReservedPorts) != 5 || c.ReservedPorts[0] != 22 || c.ReservedPorts[4] != 51679 {
+		t.Errorf("reserved ports %v", c.ReservedPorts)
+	}
+	if c.Checkpoint {
+		t.Error("checkpoint on without ECS_DATADIR")
+	}
+	if c.ContainerStopTimeout != 30*time.Second || c.TaskCleanupWait != 3*time.Hour {
+		t.Errorf("timeouts %v %v", c.ContainerStopTimeout, c.TaskCleanupWait)
+	}
+}
+
+func TestValues(t *testing.T) {
+	c, err := FromEnv(env(map[string]string{
+		"ECS_CLUSTER": "prod", "ECS_RESERVED_PORTS": "[80, 443]", "ECS_RESERVED_MEMORY": "256",
+		"ECS_DATADIR": "/var/lib/ecs", "ECS_BACKEND_HOST": "127.0.0.1:51700",
+		"ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION": "10ms", "ECS_DYNAMIC_HOST_PORT_RANGE": "40000-40100",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Cluster != "prod" || !c.ClusterSet || len(c.ReservedPorts) != 2 || c.ReservedMemory != 256 {
+		t.Errorf("%+v", c)
+	}
+	if !c.Checkpoint {
+		t.Error("ECS_DATADIR set should turn checkpointing on")
+	}
+	if c.BackendHost != "https://127.0.0.1:51700" {
+		t.Errorf("backend host %q", c.BackendHost)
+	}
+	if c.TaskCleanupWait != time.Second {
+		t.Errorf("cleanup wait not raised to its minimum: %v", c.TaskCleanupWait)
+	}
+	if c.DynamicPortMin != 40000 || c.DynamicPortMax != 40100 {
+		t.Errorf("port range %d-%d", c.DynamicPortMin, c.DynamicPortMax)
+	}
+}
+
+func TestBadValuesNameTheVariable(t *testing.T) {
+	cases := map[string]string{
+		"ECS_RESERVED_PORTS":          "22,80",
+		"ECS_RESERVED_MEMORY":         "-1",
+		"ECS_LOGLEVEL":                "verbose",
+		"ECS_CONTAINER_STOP_TIMEOUT":  "ten",
+		"ECS_CHECKPOINT":              "maybe",
+		"ECS_IMAGE_PULL_BEHAVIOR":     "sometimes",
+		"ECS_DYNAMIC_HOST_PORT_RANGE": "9-2",
+		"ECS_INSTANCE_ATTRIBUTES":     "[1]",
+		"ECS_HOST_PORT_BIND_IP":       "localhost",
+	}
+	for k, v := range cases {
+		_, err := FromEnv(env(map[string]string{k: v}))
+		if err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%s: error %v does not name the variable", k, v, err)
+		}
+	}
+	_, err := FromEnv(env(map[string]string{"ECS_RESERVED_PORTS": "[70000]"}))
+	if err == nil {
+		t.Error("port 70000 accepted")
+	}
+}
+
+func TestParseEnvFile(t *testing.T) {
+	vars := ParseEnvFile(strings.NewReader("ECS_CLUSTER = a=b\n# comment\nnoequals\n\nECS_LOGLEVEL=debug\n"))
+	if vars["ECS_CLUSTER"] != "a=b" || vars["ECS_LOGLEVEL"] != "debug" || len(vars) != 2 {
+		t.Fatalf("%v", vars)
+	}
+}
