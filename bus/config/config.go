@@ -64,6 +64,7 @@ type Config struct {
 	BusURL            string // ECS_BUS_URL, how a lone service reaches the pod's bus
 	BusPort           int    // ECS_BUS_PORT, where ecs-bus listens (127.0.0.1)
 	IntrospectionPort int    // ECS_INTROSPECTION_PORT (51678)
+	MetricsPort       int    // ECS_METRICS_PORT (51680); 0 disables /metrics
 	// HostPortBindIP is the host address container ports are published on
 	// (ECS_HOST_PORT_BIND_IP, this project's addition; the real agent always uses
 	// 0.0.0.0, which stays the default).
@@ -93,6 +94,7 @@ func Defaults() Config {
 		BusURL:                 "nats://127.0.0.1:4222",
 		BusPort:                4222,
 		IntrospectionPort:      51678,
+		MetricsPort:            51680,
 		HostPortBindIP:         "0.0.0.0",
 	}
 }
@@ -223,6 +225,11 @@ func FromEnv(lookup Lookup) (Config, error) {
 	}
 	p.port("ECS_BUS_PORT", &c.BusPort)
 	p.port("ECS_INTROSPECTION_PORT", &c.IntrospectionPort)
+	if v, ok := p.str("ECS_METRICS_PORT"); ok && v == "0" {
+		c.MetricsPort = 0
+	} else {
+		p.port("ECS_METRICS_PORT", &c.MetricsPort)
+	}
 	if v, ok := p.str("ECS_HOST_PORT_BIND_IP"); ok {
 		if net.ParseIP(v) == nil {
 			p.fail("ECS_HOST_PORT_BIND_IP", v, "want an IP address such as 127.0.0.1")

@@ -1,0 +1,81 @@
+# ecs-agent: build, test and run.
+#
+#   make gobuild        every binary into ./out (the all-in-one as ./out/amazon-ecs-agent)
+#   make static         the same, statically linked (CGO_ENABLED=0), for FROM-scratch images
+#   make test           unit, component, conformance and end-to-end tests (needs Docker)
+#   make run            the control plane and the agent on this machine
+#   make clean          remove ./out and test images
+
+SHELL     := /bin/bash
+GO        ?= go
+OUT       ?= out
+VERSION   := $(shell sed -n 's/^const Version = "\(.*\)"/\1/p' bus/config/config.go)
+GITHASH   := $(shell git rev-parse --short=8 HEAD 2>/dev/null || echo unknown)
+LDFLAGS   := -s -w
+MODULES   := bus controlplane services/session services/scheduler services/dockerexec services/reporter .
+BINARIES  := amazon-ecs-agent ecs-bus ecs-session ecs-scheduler ecs-dockerexec ecs-reporter ecs-controlplane
+TEST_IMAGE ?= ecs-agent-test/busybox:latest
+CP_LISTEN ?= 127.0.0.1:51700
+RUN_DIR   ?= $(CURDIR)/.run
+
+.PHONY: all gobuild static test test-unit test-conformance test-e2e test-image \
+        run run-controlplane clean vet
+
+all: gobuild
+
+gobuild:
+	@mkdir -p $(OUT)
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(OUT)/amazon-ecs-agent ./cmd/amazon-ecs-agent
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(OUT)/ecs-bus ./bus/cmd/ecs-bus
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(OUT)/ecs-session ./services/session/cmd/ecs-session
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(OUT)/ecs-scheduler ./services/scheduler/cmd/ecs-scheduler
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(OUT)/ecs-dockerexec ./services/dockerexec/cmd/ecs-dockerexec
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(OUT)/ecs-reporter ./services/reporter/cmd/ecs-reporter
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(OUT)/ecs-controlplane ./controlplane/cmd/ecs-controlplane
+
+static:
+	$(MAKE) gobuild CGO_ENABLED=0 LDFLAGS='-s -w -extldflags "-static"'
+
+# The busybox image every Docker test uses (no registry can be reached).
+test-image:
+	deploy/testimage/build-busybox.sh
+
+vet:
+	@for m in $(MODULES); do (cd $$m && $(GO) vet ./...) || exit 1; done
+
+test-unit:
+	@for m in $(MODULES); do \
+		echo "== go test $$m"; \
+		if [ "$$m" = . ]; then pkgs=$$($(GO) list ./... | grep -v /e2e); else pkgs=./...; fi; \
+		(cd $$m && $(GO) test -count=1 -timeout 10m $$pkgs) || exit 1; \
+	done
+
+test-conformance: gobuild
+	controlplane/conformance/conformance.sh
+
+test-e2e: gobuild test-image
+	$(GO) test -count=1 -timeout 20m -v ./e2e/ 2>&1 | tee $(OUT)/e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|e2e_test.go' ; \
+		exit $${PIPESTATUS[0]}
+
+test: test-image test-unit test-conformance test-e2e
+
+# Runs the local control plane and the all-in-one agent against it, in the foreground.
+run: gobuild test-image
+	@mkdir -p $(RUN_DIR)/data
+	@$(OUT)/ecs-controlplane --listen $(CP_LISTEN) --snapshot $(RUN_DIR)/controlplane.json & cp=$$!; \
+	trap "kill $$cp 2>/dev/null" EXIT INT TERM; \
+	ECS_CLUSTER=$${ECS_CLUSTER:-default} \
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-west-2} \
+	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-AKIDECSLOCALDEV} \
+	AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-ecs-local-development-secret} \
+	ECS_BACKEND_HOST=$${ECS_BACKEND_HOST:-http://$(CP_LISTEN)} \
+	ECS_DATADIR=$${ECS_DATADIR:-$(RUN_DIR)/data} \
+	ECS_HOST_PORT_BIND_IP=$${ECS_HOST_PORT_BIND_IP:-127.0.0.1} \
+	$(OUT)/amazon-ecs-agent
+
+run-controlplane: gobuild
+	$(OUT)/ecs-controlplane --listen $(CP_LISTEN)
+
+clean:
+	rm -rf $(OUT) $(RUN_DIR)
+	-docker image rm $(TEST_IMAGE) 2>/dev/null
