@@ -1,0 +1,239 @@
+package reporter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/ecs-agent/ecs-agent/bus"
+	"github.com/ecs-agent/ecs-agent/bus/config"
+	"github.com/ecs-agent/ecs-agent/bus/logger"
+	"github.com/ecs-agent/ecs-agent/services/reporter/ecsapi"
+	"github.com/ecs-agent/ecs-agent/services/reporter/introspection"
+	"github.com/ecs-agent/ecs-agent/services/reporter/metrics"
+	"github.com/ecs-agent/ecs-agent/services/reporter/outbox"
+)
+
+// Name is the service name, used for the bus connection and logs.
+const Name = "ecs-reporter"
+
+// DefaultMetricsPort is where /metrics listens unless configured otherwise.
+const DefaultMetricsPort = 51680
+
+// Config is everything the reporter needs.
+type Config struct {
+	// Cluster is the configured cluster (ECS_CLUSTER), reported by /v1/metadata until
+	// the session has registered the instance.
+	Cluster string
+	// ECS is how the control plane is reached (region, credentials, endpoint, -k).
+	ECS ecsapi.Config
+	// IntrospectionAddr is where the introspection API listens
+	// (127.0.0.1:ECS_INTROSPECTION_PORT); empty disables it. Port 0 picks a free one.
+	IntrospectionAddr string
+	// MetricsAddr is where /metrics listens (127.0.0.1:51680); empty disables it.
+	MetricsAddr string
+	// Outbox tunes delivery; zero values take the real agent's defaults.
+	Outbox outbox.Config
+}
+
+// ConfigFrom derives the reporter's configuration from the agent's.
+func ConfigFrom(c config.Config) Config {
+	cfg := Config{
+		Cluster: c.Cluster,
+		ECS: ecsapi.Config{
+			Region:          c.Region,
+			AccessKeyID:     c.AccessKeyID,
+			SecretAccessKey: c.SecretAccessKey,
+			SessionToken:    c.SessionToken,
+			Endpoint:        c.BackendHost,
+			SkipTLSVerify:   c.SkipTLSVerify,
+			UserAgent:       config.VersionString() + " (linux; LINUX) (+http://aws.amazon.com/ecs/)",
+		},
+	}
+	if c.MetricsPort > 0 {
+		cfg.MetricsAddr = hostPort(c.MetricsPort)
+	}
+	if c.IntrospectionPort > 0 {
+		cfg.IntrospectionAddr = hostPort(c.IntrospectionPort)
+	}
+	return cfg
+}
+
+func hostPort(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+
+// Reporter is the running service.
+type Reporter struct {
+	cfg     Config
+	nc      *nats.Conn
+	log     zerolog.Logger
+	ecs     *ecsapi.Client
+	metrics *metrics.Metrics
+	state   *introspection.State
+
+	ready     chan struct{}
+	addrMu    sync.Mutex
+	introAddr net.Addr
+	metrAddr  net.Addr
+}
+
+// New validates cfg and builds the reporter. nc is a bus connection the reporter
+// uses but does not close. A missing region or credential is an error naming the
+// variable.
+func New(cfg Config, nc *nats.Conn, log zerolog.Logger) (*Reporter, error) {
+	if nc == nil {
+		return nil, errors.New("reporter: no bus connection")
+	}
+	client, err := ecsapi.New(cfg.ECS)
+	if err != nil {
+		return nil, fmt.Errorf("reporter: %w", err)
+	}
+	return &Reporter{
+		cfg:     cfg,
+		nc:      nc,
+		log:     log.With().Str(logger.FieldService, Name).Logger(),
+		ecs:     client,
+		metrics: &metrics.Metrics{},
+		state:   &introspection.State{},
+		ready:   make(chan struct{}),
+	}, nil
+}
+
+// Ready is closed once the streams, the consumer and the buckets exist and the HTTP
+// listeners are bound.
+func (r *Reporter) Ready() <-chan struct{} { return r.ready }
+
+// IntrospectionAddr is the bound introspection address, nil before Ready or when
+// disabled.
+func (r *Reporter) IntrospectionAddr() net.Addr {
+	r.addrMu.Lock()
+	defer r.addrMu.Unlock()
+	return r.introAddr
+}
+
+// MetricsAddr is the bound metrics address, nil before Ready or when disabled.
+func (r *Reporter) MetricsAddr() net.Addr {
+	r.addrMu.Lock()
+	defer r.addrMu.Unlock()
+	return r.metrAddr
+}
+
+// Metrics returns the live counters.
+func (r *Reporter) Metrics() metrics.Snapshot { return r.metrics.Snapshot() }
+
+// Run serves until ctx ends. It returns nil on a clean shutdown and an error only
+// when a listener cannot be bound.
+func (r *Reporter) Run(ctx context.Context) error {
+	js, err := bus.JetStream(r.nc)
+	if err != nil {
+		return fmt.Errorf("reporter: %w", err)
+	}
+	ob := outbox.New(r.cfg.Outbox, js, ecsSubmitter{r.ecs}, r.metrics, r.log)
+	if err := ob.Setup(ctx); err != nil {
+		return nilOnCancel(ctx, err)
+	}
+	var instanceKV, tasksKV jetstream.KeyValue
+	err = bus.Retry(ctx, func(ctx context.Context) error {
+		var err error
+		if instanceKV, err = bus.EnsureBucket(ctx, js, bus.BucketInstance); err != nil {
+			return err
+		}
+		tasksKV, err = bus.EnsureBucket(ctx, js, bus.BucketTasks)
+		return err
+	})
+	if err != nil {
+		return nilOnCancel(ctx, err)
+	}
+
+	var servers []*http.Server
+	if r.cfg.IntrospectionAddr != "" {
+		h := introspection.Handler(r.cfg.Cluster, config.VersionString(), r.state)
+		srv, addr, err := serve(r.cfg.IntrospectionAddr, h, r.log.With().Str("component", "introspection").Logger())
+		if err != nil {
+			return fmt.Errorf("reporter: introspection (ECS_INTROSPECTION_PORT): %w", err)
+		}
+		servers = append(servers, srv)
+		r.addrMu.Lock()
+		r.introAddr = addr
+		r.addrMu.Unlock()
+	}
+	if r.cfg.MetricsAddr != "" {
+		srv, addr, err := serve(r.cfg.MetricsAddr, r.metrics.Handler(ob.Pending), r.log.With().Str("component", "metrics").Logger())
+		if err != nil {
+			shutdown(servers)
+			return fmt.Errorf("reporter: metrics: %w", err)
+		}
+		servers = append(servers, srv)
+		r.addrMu.Lock()
+		r.metrAddr = addr
+		r.addrMu.Unlock()
+	}
+	defer shutdown(servers)
+
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := r.state.Follow(ctx, instanceKV, tasksKV, r.log); err != nil && ctx.Err() == nil {
+			r.log.Error().Err(err).Msg("watching the instance and task buckets failed; introspection will be stale")
+		}
+	})
+	wg.Go(func() { _ = ob.Run(ctx) })
+	r.log.Info().Stringer("introspection", r.IntrospectionAddr()).Stringer("metrics", r.MetricsAddr()).Msg("reporter running")
+	close(r.ready)
+	wg.Wait()
+	return nil
+}
+
+// serve binds addr and serves h in the background with the real agent's 5 s
+// timeouts.
+func serve(addr string, h http.Handler, log zerolog.Logger) (*http.Server, net.Addr, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadTimeout:       5 * time.Second,
+		ReadHeaderTimeout: 5 * time.Second,
+		WriteTimeout:      5 * time.Second,
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error().Err(err).Msg("HTTP server stopped")
+		}
+	}()
+	return srv, ln.Addr(), nil
+}
+
+func shutdown(servers []*http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, s := range servers {
+		_ = s.Shutdown(ctx)
+	}
+}
+
+func nilOnCancel(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return fmt.Errorf("reporter: %w", err)
+}
+
+// ecsSubmitter adapts the ECS client's rejection to the outbox's.
+type ecsSubmitter struct{ c *ecsapi.Client }
+
+func (s ecsSubmitter) Submit(ctx context.Context, sc bus.TaskStateChange) error {
+	err := s.c.Submit(ctx, sc)
+	if errors.Is(err, ecsapi.ErrRejected) {
+		return fmt.Errorf("%w: %w", outbox.ErrRejected, err)
+	}
+	return err
+}
