@@ -1,0 +1,180 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ecs-agent/ecs-agent/bus/config"
+)
+
+// Config is what the session needs of the agent's configuration, plus the timers of
+// PROTOCOL.md §1–2 so that tests can shorten them.
+type Config struct {
+	Cluster    string // ECS_CLUSTER, or "default"
+	ClusterSet bool   // whether ECS_CLUSTER was given (only then is "default" not auto-created)
+
+	Region          string // AWS_DEFAULT_REGION; required
+	AccessKeyID     string // AWS_ACCESS_KEY_ID; required
+	SecretAccessKey string // AWS_SECRET_ACCESS_KEY; required
+	SessionToken    string // AWS_SESSION_TOKEN; optional
+	BackendHost     string // ECS_BACKEND_HOST; empty means the SDK's regional endpoint
+	SkipTLSVerify   bool   // -k
+
+	ReservedPorts    []int             // ECS_RESERVED_PORTS
+	ReservedPortsUDP []int             // ECS_RESERVED_PORTS_UDP
+	ReservedMemory   int64             // ECS_RESERVED_MEMORY, MiB
+	InstanceAttrs    map[string]string // ECS_INSTANCE_ATTRIBUTES, sent on first registration only
+
+	LoggingDrivers     []string // ECS_AVAILABLE_LOGGING_DRIVERS
+	DisablePrivileged  bool     // ECS_DISABLE_PRIVILEGED
+	DisableHealthCheck bool     // ECS_DISABLE_DOCKER_HEALTH_CHECK
+	External           bool     // ECS_EXTERNAL
+
+	// AgentVersion and AgentVersionString identify the agent in the ACS URL, the
+	// User-Agent and the stored Registration. AgentHash is the short source hash
+	// sent as agentHash; DockerVersion, when known, is sent as dockerVersion.
+	AgentVersion       string
+	AgentVersionString string
+	AgentHash          string
+	DockerVersion      string
+
+	// MemInfoPath is where the host's memory total is read (/proc/meminfo).
+	MemInfoPath string
+	// NumCPU is the number of logical CPUs to register; 0 means runtime.NumCPU().
+	NumCPU int
+
+	Timers Timers
+}
+
+// Timers are the session's waits. A zero duration is replaced by its default in New,
+// except the jitters, where zero means no jitter (ConfigFrom sets the real ones).
+type Timers struct {
+	// Registration retries on transient errors: RegisterBackoffMin doubling up to
+	// RegisterBackoffMax (plus 0–20 % jitter), for at most RegisterRetryFor.
+	RegisterBackoffMin time.Duration // 3 s
+	RegisterBackoffMax time.Duration // 192 s
+	RegisterRetryFor   time.Duration // 1 h
+
+	// ACS reconnects after a failure: ReconnectBackoffMin ×1.5 up to
+	// ReconnectBackoffMax plus 0–20 % jitter, reset once a connection has lasted
+	// BackoffResetAfter.
+	ReconnectBackoffMin time.Duration // 250 ms
+	ReconnectBackoffMax time.Duration // 2 min
+	BackoffResetAfter   time.Duration // 1 min
+
+	// A connection with no recognised message for Inactivity + rand(InactivityJitter)
+	// is closed.
+	Inactivity       time.Duration // 1 min
+	InactivityJitter time.Duration // 1 min
+	// A connection older than MaxConnAge + rand(MaxConnAgeJitter) is closed and
+	// opened again.
+	MaxConnAge       time.Duration // 30 min
+	MaxConnAgeJitter time.Duration // 5 min
+
+	// InactiveInstanceWait is the pause after the control plane says the instance
+	// was deregistered.
+	InactiveInstanceWait time.Duration // 1 h
+	// EndpointCacheTTL is how long a DiscoverPollEndpoint answer is reused.
+	EndpointCacheTTL time.Duration // 12 h
+	// HandshakeTimeout bounds the websocket dial and upgrade; ReadDeadline bounds
+	// every read and write.
+	HandshakeTimeout time.Duration // 30 s
+	ReadDeadline     time.Duration // 3 min
+	// APITimeout bounds one HTTP round trip to the ECS API.
+	APITimeout time.Duration // 42 s
+}
+
+// DefaultTimers are the real agent's values.
+func DefaultTimers() Timers {
+	return Timers{
+		RegisterBackoffMin:   3 * time.Second,
+		RegisterBackoffMax:   192 * time.Second,
+		RegisterRetryFor:     time.Hour,
+		ReconnectBackoffMin:  250 * time.Millisecond,
+		ReconnectBackoffMax:  2 * time.Minute,
+		BackoffResetAfter:    time.Minute,
+		Inactivity:           time.Minute,
+		InactivityJitter:     time.Minute,
+		MaxConnAge:           30 * time.Minute,
+		MaxConnAgeJitter:     5 * time.Minute,
+		InactiveInstanceWait: time.Hour,
+		EndpointCacheTTL:     12 * time.Hour,
+		HandshakeTimeout:     30 * time.Second,
+		ReadDeadline:         3 * time.Minute,
+		APITimeout:           42 * time.Second,
+	}
+}
+
+// withDefaults fills every zero, non-jitter duration with its default.
+func (t Timers) withDefaults() Timers {
+	d := DefaultTimers()
+	for _, p := range []struct{ v, def *time.Duration }{
+		{&t.RegisterBackoffMin, &d.RegisterBackoffMin},
+		{&t.RegisterBackoffMax, &d.RegisterBackoffMax},
+		{&t.RegisterRetryFor, &d.RegisterRetryFor},
+		{&t.ReconnectBackoffMin, &d.ReconnectBackoffMin},
+		{&t.ReconnectBackoffMax, &d.ReconnectBackoffMax},
+		{&t.BackoffResetAfter, &d.BackoffResetAfter},
+		{&t.Inactivity, &d.Inactivity},
+		{&t.MaxConnAge, &d.MaxConnAge},
+		{&t.InactiveInstanceWait, &d.InactiveInstanceWait},
+		{&t.EndpointCacheTTL, &d.EndpointCacheTTL},
+		{&t.HandshakeTimeout, &d.HandshakeTimeout},
+		{&t.ReadDeadline, &d.ReadDeadline},
+		{&t.APITimeout, &d.APITimeout},
+	} {
+		if *p.v <= 0 {
+			*p.v = *p.def
+		}
+	}
+	return t
+}
+
+// ConfigFrom takes the session's settings from the agent's configuration.
+func ConfigFrom(c config.Config) Config {
+	return Config{
+		Cluster:            c.Cluster,
+		ClusterSet:         c.ClusterSet,
+		Region:             c.Region,
+		AccessKeyID:        c.AccessKeyID,
+		SecretAccessKey:    c.SecretAccessKey,
+		SessionToken:       c.SessionToken,
+		BackendHost:        c.BackendHost,
+		SkipTLSVerify:      c.SkipTLSVerify,
+		ReservedPorts:      c.ReservedPorts,
+		ReservedPortsUDP:   c.ReservedPortsUDP,
+		ReservedMemory:     c.ReservedMemory,
+		InstanceAttrs:      c.InstanceAttrs,
+		LoggingDrivers:     c.LoggingDrivers,
+		DisablePrivileged:  c.DisablePrivileged,
+		DisableHealthCheck: c.DisableHealthCheck,
+		External:           c.External,
+		AgentVersion:       config.Version,
+		AgentVersionString: config.VersionString(),
+		AgentHash:          AgentHash,
+		MemInfoPath:        "/proc/meminfo",
+		Timers:             DefaultTimers(),
+	}
+}
+
+// AgentHash is the agentHash sent to ACS. The real agent sends its short git hash;
+// the control plane only records it, so ours names the implementation instead.
+const AgentHash = "ecsagent"
+
+// ErrConfig classifies a configuration the session cannot run with.
+var ErrConfig = errors.New("bad configuration")
+
+func (c Config) validate() error {
+	switch {
+	case c.Region == "":
+		return fmt.Errorf("%w: %s", ErrConfig, "AWS_DEFAULT_REGION is not set: the region is required to sign requests to ECS")
+	case c.AccessKeyID == "" || c.SecretAccessKey == "":
+		return fmt.Errorf("%w: %s", ErrConfig, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must both be set: there is no other credential source")
+	case c.Cluster == "":
+		return fmt.Errorf("%w: %s", ErrConfig, `ECS_CLUSTER="": a cluster name must not be empty`)
+	case c.ReservedMemory < 0:
+		return fmt.Errorf("%w: %s", ErrConfig, "ECS_RESERVED_MEMORY must not be negative")
+	}
+	return nil
+}

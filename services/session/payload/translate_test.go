@@ -1,0 +1,111 @@
+package payload
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/ecs-agent/ecs-agent/bus"
+	"github.com/ecs-agent/ecs-agent/controlplane/acs"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func baseTask() acs.Task {
+	return acs.Task{
+		Arn: "arn:aws:ecs:r:1:task/c/t1", TaskClusterArn: "arn:aws:ecs:r:1:cluster/c",
+		Family: "fam", Version: "2", DesiredStatus: "RUNNING", NetworkMode: "bridge",
+		CPU: ptr(0.5), Memory: ptr(int64(512)), ServiceName: "svc",
+		Containers: []acs.Container{{
+			Name: "web", Image: "busybox", CPU: 10, Memory: 64, Essential: true,
+			Command: []string{"sleep", "10"}, EntryPoint: []string{"/bin/sh"},
+			Environment: map[string]string{"K": "V"}, Links: []string{"db:database"},
+			PortMappings: []acs.PortMapping{{ContainerPort: ptr(int64(80)), HostPort: ptr(int64(8080))}, {ContainerPort: ptr(int64(53)), Protocol: "udp"}},
+			MountPoints:  []acs.MountPoint{{SourceVolume: "data", ContainerPath: "/data", ReadOnly: true}},
+			VolumesFrom:  []acs.VolumeFrom{{SourceContainer: "db"}},
+			DependsOn:    []acs.ContainerDependency{{ContainerName: "db", Condition: "HEALTHY"}},
+			StartTimeout: ptr(int64(30)), StopTimeout: ptr(int64(5)), Privileged: ptr(true),
+			DockerConfig: acs.DockerConfig{Config: ptr(`{"WorkingDir":"/w"}`), HostConfig: ptr(`{"CapAdd":[]}`), Version: ptr("1.17")},
+		}, {Name: "db", Image: "db"}},
+		Volumes: []acs.Volume{
+			{Name: "data", Host: &acs.HostVolumeProperties{SourcePath: "/srv"}},
+			{Name: "scratch"},
+			{Name: "dv", Type: "docker", DockerVolumeConfiguration: &acs.DockerVolumeConfiguration{Scope: "shared", Autoprovision: ptr(true), Driver: "local"}},
+		},
+	}
+}
+
+func TestTaskTranslation(t *testing.T) {
+	got, err := Task(baseTask())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bus.TaskSpec{
+		Arn: "arn:aws:ecs:r:1:task/c/t1", ClusterArn: "arn:aws:ecs:r:1:cluster/c", Family: "fam", Version: "2",
+		DesiredStatus: bus.StatusRunning, NetworkMode: "bridge", CPU: 0.5, Memory: 512, ServiceName: "svc",
+		Containers: []bus.ContainerSpec{{
+			Name: "web", Image: "busybox", CPU: 10, Memory: 64, Essential: true,
+			Command: []string{"sleep", "10"}, EntryPoint: []string{"/bin/sh"},
+			Environment: map[string]string{"K": "V"}, Links: []string{"db:database"},
+			PortMappings: []bus.PortMapping{{ContainerPort: 80, HostPort: 8080, Protocol: "tcp"}, {ContainerPort: 53, Protocol: "udp"}},
+			MountPoints:  []bus.MountPoint{{SourceVolume: "data", ContainerPath: "/data", ReadOnly: true}},
+			VolumesFrom:  []bus.VolumeFrom{{SourceContainer: "db"}},
+			DependsOn:    []bus.Dependency{{ContainerName: "db", Condition: "HEALTHY"}},
+			StartTimeout: 30, StopTimeout: 5, Privileged: true,
+			DockerConfig: bus.DockerConfig{Config: `{"WorkingDir":"/w"}`, HostConfig: `{"CapAdd":[]}`, Version: "1.17"},
+		}, {Name: "db", Image: "db"}},
+		Volumes: []bus.VolumeSpec{
+			{Name: "data", Type: "host", SourcePath: "/srv"},
+			{Name: "scratch", Type: "host"},
+			{Name: "dv", Type: "docker", Docker: &bus.DockerVolumeSpec{Scope: "shared", Autoprovision: true, Driver: "local"}},
+		},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Task =\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+func TestTaskOverridesAndErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		mutate  func(*acs.Task)
+		wantErr bool
+		wantCmd []string
+	}{
+		{"stopped accepted", func(t *acs.Task) { t.DesiredStatus = "STOPPED" }, false, []string{"sleep", "10"}},
+		{"command override", func(t *acs.Task) { t.Containers[0].Overrides = `{"command":["sh","-c","exit 1"]}` }, false, []string{"sh", "-c", "exit 1"}},
+		{"null command keeps", func(t *acs.Task) { t.Containers[0].Overrides = `{"command":null}` }, false, []string{"sleep", "10"}},
+		{"empty overrides keeps", func(t *acs.Task) { t.Containers[0].Overrides = `{}` }, false, []string{"sleep", "10"}},
+		{"task overrides ignored", func(t *acs.Task) { t.Overrides = `{"command":["x"]}` }, false, []string{"sleep", "10"}},
+		{"pending refused", func(t *acs.Task) { t.DesiredStatus = "PENDING" }, true, nil},
+		{"empty status refused", func(t *acs.Task) { t.DesiredStatus = "" }, true, nil},
+		{"no arn", func(t *acs.Task) { t.Arn = "" }, true, nil},
+		{"bad overrides", func(t *acs.Task) { t.Containers[0].Overrides = `[1]` }, true, nil},
+		{"bad override command", func(t *acs.Task) { t.Containers[0].Overrides = `{"command":"ls"}` }, true, nil},
+		{"bad protocol", func(t *acs.Task) { t.Containers[0].PortMappings[0].Protocol = "sctp" }, true, nil},
+		{"no container port", func(t *acs.Task) { t.Containers[0].PortMappings[0].ContainerPort = nil }, true, nil},
+		{"port out of range", func(t *acs.Task) { t.Containers[0].PortMappings[0].HostPort = ptr(int64(70000)) }, true, nil},
+		{"unknown volume type", func(t *acs.Task) { t.Volumes[0].Type = "efs" }, true, nil},
+		{"docker volume without config", func(t *acs.Task) { t.Volumes[2].DockerVolumeConfiguration = nil }, true, nil},
+		{"duplicate container", func(t *acs.Task) { t.Containers[1].Name = "web" }, true, nil},
+		{"unnamed container", func(t *acs.Task) { t.Containers[1].Name = "" }, true, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			task := baseTask()
+			tc.mutate(&task)
+			got, err := Task(task)
+			if tc.wantErr {
+				if !errors.Is(err, ErrInvalidTask) {
+					t.Fatalf("Task = %v, want ErrInvalidTask", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got.Containers[0].Command, tc.wantCmd) {
+				t.Errorf("command = %q, want %q", got.Containers[0].Command, tc.wantCmd)
+			}
+		})
+	}
+}

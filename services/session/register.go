@@ -1,0 +1,197 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/ecs-agent/ecs-agent/bus"
+	"github.com/ecs-agent/ecs-agent/bus/logger"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+const (
+	defaultCluster       = "default"
+	msgClusterNotFound   = "Cluster not found."
+	msgTypeChangeRefused = "Container instance type changes are not supported."
+)
+
+// register registers the instance (again, with its stored ARN, when the bucket
+// holds a registration for the same cluster) and stores the result in the bucket.
+// Called once, from Run, before anything reads the registration.
+func (s *Service) register(ctx context.Context) (bus.Registration, error) {
+	var prev bus.Registration
+	found := false
+	err := bus.Retry(ctx, func(ctx context.Context) error {
+		err := bus.GetJSON(ctx, s.kv, bus.KeyRegistration, &prev)
+		switch {
+		case err == nil:
+			found = true
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+		default:
+			s.log.Warn().Err(err).Msg("reading the stored registration")
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return bus.Registration{}, fmt.Errorf("reading the stored registration: %w", err)
+	}
+	again := found && prev.ContainerInstanceArn != "" && prev.Cluster == s.cfg.Cluster
+	if found && !again && prev.ContainerInstanceArn != "" {
+		s.log.Info().Str("stored_cluster", prev.Cluster).Msg("stored registration is for another cluster; registering as a new instance")
+	}
+
+	res, err := resources(s.cfg)
+	if err != nil {
+		return bus.Registration{}, err
+	}
+	in := &ecs.RegisterContainerInstanceInput{
+		Cluster:        aws.String(s.cfg.Cluster),
+		TotalResources: res,
+		// No instance metadata service here: the identity document is sent empty,
+		// as the real agent does in external mode.
+		InstanceIdentityDocument:          aws.String(""),
+		InstanceIdentityDocumentSignature: aws.String(""),
+		// Custom attributes go with the first registration only.
+		Attributes: attributes(s.cfg, !again),
+	}
+	if again {
+		in.ContainerInstanceArn = aws.String(prev.ContainerInstanceArn)
+	}
+
+	out, err := s.registerWithRetry(ctx, in)
+	if err != nil && !s.cfg.ClusterSet && isClusterNotFound(err) {
+		s.log.Info().Str(logger.FieldCluster, defaultCluster).Msg("cluster not found; creating it")
+		if err := s.createDefaultCluster(ctx); err != nil {
+			return bus.Registration{}, err
+		}
+		out, err = s.registerWithRetry(ctx, in)
+	}
+	if err != nil {
+		return bus.Registration{}, classifyRegisterError(err)
+	}
+	ci := out.ContainerInstance
+	if ci == nil || aws.ToString(ci.ContainerInstanceArn) == "" {
+		return bus.Registration{}, errors.New("registering the container instance: the response has no containerInstanceArn")
+	}
+	if err := checkEcho(in.Attributes, ci.Attributes); err != nil {
+		return bus.Registration{}, err
+	}
+	arn := aws.ToString(ci.ContainerInstanceArn)
+	if again && arn != prev.ContainerInstanceArn {
+		// The real agent ignores the ARN of a re-registration's response: the
+		// instance is the one it registered before.
+		s.log.Warn().Str("returned_arn", arn).Str(logger.FieldInstance, prev.ContainerInstanceArn).
+			Msg("re-registration returned another ARN; keeping the stored one")
+		arn = prev.ContainerInstanceArn
+	}
+	reg := bus.Registration{
+		Type:                 bus.TypeRegistration,
+		Cluster:              s.cfg.Cluster,
+		ContainerInstanceArn: arn,
+		Region:               s.cfg.Region,
+		AvailabilityZone:     availabilityZone(ci.Attributes),
+		RegisteredAt:         s.now().UTC(),
+		AgentVersion:         s.cfg.AgentVersionString,
+	}
+	if err := bus.Retry(ctx, func(ctx context.Context) error {
+		return bus.PutJSON(ctx, s.kv, bus.KeyRegistration, reg)
+	}); err != nil {
+		return bus.Registration{}, fmt.Errorf("storing the registration: %w", err)
+	}
+	s.log.Info().Str(logger.FieldCluster, reg.Cluster).Str(logger.FieldInstance, arn).
+		Str("availability_zone", reg.AvailabilityZone).Bool("reregistered", again).
+		Msg("container instance registered")
+	return reg, nil
+}
+
+// registerWithRetry calls RegisterContainerInstance until it succeeds, fails for a
+// reason that repeating will not cure, or RegisterRetryFor has passed. All attempts
+// of one sequence share one client token, so the control plane can recognise a
+// retry of a call whose answer was lost.
+func (s *Service) registerWithRetry(ctx context.Context, in *ecs.RegisterContainerInstanceInput) (*ecs.RegisterContainerInstanceOutput, error) {
+	token := newUUID()
+	t := s.cfg.Timers
+	bo := newBackoff(t.RegisterBackoffMin, t.RegisterBackoffMax, 2, 0.2)
+	giveUp := s.now().Add(t.RegisterRetryFor)
+	for {
+		out, err := s.api.RegisterContainerInstance(ctx, in, withClientToken(token))
+		if err == nil {
+			return out, nil
+		}
+		if !isTransient(err) || ctx.Err() != nil {
+			return nil, err
+		}
+		wait := bo.next()
+		if s.now().Add(wait).After(giveUp) {
+			return nil, fmt.Errorf("registering the container instance: still failing after %s: %w", t.RegisterRetryFor, err)
+		}
+		s.log.Warn().Err(err).Dur("retry_in", wait).Msg("registering the container instance failed; retrying")
+		if err := sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// createDefaultCluster creates the "default" cluster, retrying transient failures
+// like registration does.
+func (s *Service) createDefaultCluster(ctx context.Context) error {
+	t := s.cfg.Timers
+	bo := newBackoff(t.RegisterBackoffMin, t.RegisterBackoffMax, 2, 0.2)
+	giveUp := s.now().Add(t.RegisterRetryFor)
+	for {
+		out, err := s.api.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(defaultCluster)})
+		if err == nil {
+			if out.Cluster == nil || aws.ToString(out.Cluster.ClusterName) == "" {
+				return errors.New("creating the default cluster: the response has no cluster name")
+			}
+			return nil
+		}
+		wait := bo.next()
+		if !isTransient(err) || ctx.Err() != nil || s.now().Add(wait).After(giveUp) {
+			return fmt.Errorf("creating the default cluster: %w", err)
+		}
+		s.log.Warn().Err(err).Dur("retry_in", wait).Msg("creating the default cluster failed; retrying")
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+func isClusterNotFound(err error) bool {
+	_, msg, ok := apiError(err)
+	return ok && strings.Contains(msg, msgClusterNotFound)
+}
+
+// classifyRegisterError marks the failures the real agent treats as terminal (exit
+// code 5, no restart): a rejected request, an unknown configured cluster, an
+// instance type change.
+func classifyRegisterError(err error) error {
+	code, msg, ok := apiError(err)
+	if !ok {
+		return fmt.Errorf("registering the container instance: %w", err)
+	}
+	switch {
+	case code == "ClientException", code == "InvalidParameterException",
+		strings.Contains(msg, msgTypeChangeRefused), strings.Contains(msg, msgClusterNotFound):
+		return fmt.Errorf("%w: registering the container instance: %s: %s", ErrTerminal, code, msg)
+	}
+	return fmt.Errorf("registering the container instance: %w", err)
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

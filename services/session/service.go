@@ -1,0 +1,118 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/ecs-agent/ecs-agent/bus"
+	"github.com/ecs-agent/ecs-agent/bus/logger"
+	"github.com/gorilla/websocket"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+)
+
+// Service is the session: registration, then the ACS connection for as long as Run
+// runs.
+type Service struct {
+	cfg    Config
+	log    zerolog.Logger
+	js     jetstream.JetStream
+	api    ECSAPI
+	creds  aws.CredentialsProvider
+	signer *v4.Signer
+	dialer *websocket.Dialer
+	now    func() time.Time
+
+	// Set by Run before the ACS loop starts.
+	kv jetstream.KeyValue
+
+	// Owned by Run's goroutine.
+	endpoints       map[string]cachedEndpoint
+	sentCredentials bool
+
+	// Owned by the payload worker; workers of successive connections never overlap.
+	latestSeq int64
+}
+
+// New builds the session from its configuration and an open bus connection, which
+// may be a TCP or an in-process one. It checks the configuration but makes no call;
+// Run does the work.
+func New(cfg Config, nc *nats.Conn, log zerolog.Logger) (*Service, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if nc == nil {
+		return nil, errors.New("session: no bus connection")
+	}
+	cfg.Timers = cfg.Timers.withDefaults()
+	if cfg.MemInfoPath == "" {
+		cfg.MemInfoPath = "/proc/meminfo"
+	}
+	if cfg.AgentVersionString == "" {
+		cfg.AgentVersionString = "Amazon ECS Agent - v" + cfg.AgentVersion
+	}
+	js, err := bus.JetStream(nc)
+	if err != nil {
+		return nil, fmt.Errorf("session: %w", err)
+	}
+	return &Service{
+		cfg:    cfg,
+		log:    log.With().Str(logger.FieldService, "session").Str(logger.FieldCluster, cfg.Cluster).Logger(),
+		js:     js,
+		api:    newECSClient(cfg),
+		creds:  credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken),
+		signer: v4.NewSigner(),
+		dialer: &websocket.Dialer{
+			HandshakeTimeout: cfg.Timers.HandshakeTimeout,
+			TLSClientConfig:  newTLSConfig(cfg),
+			ReadBufferSize:   4 << 10,
+			WriteBufferSize:  32 << 10,
+		},
+		now:       time.Now,
+		endpoints: map[string]cachedEndpoint{},
+		latestSeq: -1,
+	}, nil
+}
+
+// Run sets up the bus's streams and the instance bucket, registers the instance,
+// stores the registration, and then keeps the ACS connection until ctx ends, when
+// it returns nil. It returns an error only when the instance cannot be registered;
+// errors.Is(err, ErrTerminal) says that trying again will not help. Run may be
+// called once.
+func (s *Service) Run(ctx context.Context) error {
+	err := bus.Retry(ctx, func(ctx context.Context) error {
+		if err := bus.EnsureStreams(ctx, s.js); err != nil {
+			s.log.Debug().Err(err).Msg("bus not ready")
+			return err
+		}
+		kv, err := bus.EnsureBucket(ctx, s.js, bus.BucketInstance)
+		if err != nil {
+			s.log.Debug().Err(err).Msg("bus not ready")
+			return err
+		}
+		s.kv = kv
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("setting up the bus: %w", err)
+	}
+	reg, err := s.register(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	s.log = s.log.With().Str(logger.FieldInstance, reg.ContainerInstanceArn).Logger()
+	s.runACS(ctx, reg)
+	return nil
+}
