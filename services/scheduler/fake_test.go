@@ -1,0 +1,203 @@
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ecs-agent/ecs-agent/bus"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/micro"
+)
+
+// fakeDocker is a hand-written dockerexec: a micro service on the real subjects
+// that keeps containers in memory and publishes their events like dockerexec does.
+type fakeDocker struct {
+	t  testing.TB
+	js jetstream.JetStream
+
+	mu      sync.Mutex
+	ctrs    map[string]*fakeCtr // by task ARN + "/" + container name
+	byID    map[string]*fakeCtr
+	creates map[string]int
+	removed map[string]bool
+	// exits says how a container behaves once started: after that long it exits
+	// with that code. Containers not listed run until stopped.
+	exits map[string]fakeExit
+	seq   int
+}
+
+type fakeExit struct {
+	after time.Duration
+	code  int
+}
+
+type fakeCtr struct {
+	st  bus.ContainerState
+	req bus.CreateRequest
+}
+
+func startFakeDocker(t testing.TB, nc *nats.Conn) *fakeDocker {
+	t.Helper()
+	js, err := bus.JetStream(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeDocker{t: t, js: js, ctrs: map[string]*fakeCtr{}, byID: map[string]*fakeCtr{},
+		creates: map[string]int{}, removed: map[string]bool{}, exits: map[string]fakeExit{}}
+	svc, err := micro.AddService(nc, micro.Config{Name: bus.DockerService, Version: "0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = svc.Stop() })
+	add := func(name, subject string, h func(micro.Request) (any, error)) {
+		err := svc.AddEndpoint(name, micro.HandlerFunc(func(req micro.Request) {
+			rep, err := h(req)
+			if err != nil {
+				bus.RespondError(req, err)
+				return
+			}
+			_ = req.RespondJSON(rep)
+		}), micro.WithEndpointSubject(subject))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("pull", bus.SubjectDockerPull, func(req micro.Request) (any, error) {
+		var r bus.PullRequest
+		_ = json.Unmarshal(req.Data(), &r)
+		if r.Image == "missing" {
+			return nil, bus.Errorf(bus.CodePullFailed, "image %s not found", r.Image)
+		}
+		return bus.PullReply{ImageID: "sha256:" + r.Image, Pulled: true}, nil
+	})
+	add("create", bus.SubjectDockerCreate, func(req micro.Request) (any, error) {
+		var r bus.CreateRequest
+		_ = json.Unmarshal(req.Data(), &r)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		key := r.TaskArn + "/" + r.Container.Name
+		if c, ok := f.ctrs[key]; ok {
+			return bus.CreateReply{DockerID: c.st.DockerID, DockerName: c.st.DockerName, Existed: true}, nil
+		}
+		f.creates[key]++
+		f.seq++
+		c := &fakeCtr{req: r, st: bus.ContainerState{DockerID: fmt.Sprintf("docker%04d", f.seq), DockerName: r.DockerName,
+			TaskArn: r.TaskArn, ContainerName: r.Container.Name, Status: bus.StatusCreated, CreatedAt: time.Now()}}
+		f.ctrs[key], f.byID[c.st.DockerID] = c, c
+		f.event(c, "create")
+		return bus.CreateReply{DockerID: c.st.DockerID, DockerName: r.DockerName}, nil
+	})
+	add("start", bus.SubjectDockerStart, func(req micro.Request) (any, error) {
+		c, err := f.find(req)
+		if err != nil {
+			return nil, err
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if c.st.Status == bus.StatusCreated {
+			now := time.Now()
+			c.st.Status, c.st.StartedAt = bus.StatusRunning, &now
+			for _, p := range c.req.PortBindings {
+				c.st.NetworkBindings = append(c.st.NetworkBindings, bus.NetworkBinding{BindIP: "0.0.0.0",
+					ContainerPort: p.ContainerPort, HostPort: p.HostPort, Protocol: p.Protocol})
+			}
+			f.event(c, "start")
+			if ex, ok := f.exits[c.st.ContainerName]; ok {
+				time.AfterFunc(ex.after, func() { f.exit(c, ex.code) })
+			}
+		}
+		return c.st, nil
+	})
+	add("stop", bus.SubjectDockerStop, func(req micro.Request) (any, error) {
+		c, err := f.find(req)
+		if err != nil {
+			return nil, err
+		}
+		f.exit(c, 137)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return c.st, nil
+	})
+	add("remove", bus.SubjectDockerRemove, func(req micro.Request) (any, error) {
+		c, err := f.find(req)
+		if err != nil {
+			return nil, err
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		delete(f.ctrs, c.st.TaskArn+"/"+c.st.ContainerName)
+		delete(f.byID, c.st.DockerID)
+		f.removed[c.st.DockerID] = true
+		return struct{}{}, nil
+	})
+	add("inspect", bus.SubjectDockerInspect, func(req micro.Request) (any, error) {
+		c, err := f.find(req)
+		if err != nil {
+			return nil, err
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return c.st, nil
+	})
+	return f
+}
+
+func (f *fakeDocker) find(req micro.Request) (*fakeCtr, error) {
+	var ref bus.ContainerRef
+	_ = json.Unmarshal(req.Data(), &ref)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.byID[ref.DockerID]; ok && ref.DockerID != "" {
+		return c, nil
+	}
+	if c, ok := f.ctrs[ref.TaskArn+"/"+ref.ContainerName]; ok && ref.DockerID == "" {
+		return c, nil
+	}
+	return nil, bus.Errorf(bus.CodeNotFound, "no such container %+v", ref)
+}
+
+func (f *fakeDocker) exit(c *fakeCtr, code int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c.st.Status == bus.StatusStopped {
+		return
+	}
+	now := time.Now()
+	c.st.Status, c.st.FinishedAt, c.st.ExitCode = bus.StatusStopped, &now, &code
+	f.event(c, "die")
+}
+
+// event publishes a ContainerEvent; f.mu is held.
+func (f *fakeDocker) event(c *fakeCtr, action string) {
+	ev := bus.ContainerEvent{Type: bus.TypeContainerEvent, TaskArn: c.st.TaskArn, ContainerName: c.st.ContainerName,
+		DockerID: c.st.DockerID, Action: action, Status: c.st.Status, ExitCode: c.st.ExitCode, TimeNano: time.Now().UnixNano()}
+	id := fmt.Sprintf("%s/%s/%d", ev.DockerID, action, ev.TimeNano)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := bus.Publish(ctx, f.js, bus.EventSubject(ev.TaskArn, ev.ContainerName), id, ev); err != nil {
+		f.t.Errorf("fake dockerexec: publishing event: %v", err)
+	}
+}
+
+func (f *fakeDocker) createCount(arn, name string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.creates[arn+"/"+name]
+}
+
+func (f *fakeDocker) wasRemoved(id string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.removed[id]
+}
+
+func (f *fakeDocker) request(arn, name string) bus.CreateRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ctrs[arn+"/"+name].req
+}

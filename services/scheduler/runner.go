@@ -1,0 +1,490 @@
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/ecs-agent/ecs-agent/bus"
+	"github.com/ecs-agent/ecs-agent/bus/logger"
+	"github.com/ecs-agent/ecs-agent/services/scheduler/ledger"
+	"github.com/ecs-agent/ecs-agent/services/scheduler/task"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+)
+
+// input is one thing that happened to a task; exactly one of its parts is set
+// (msg rides along with desired and event, to be acked once stored).
+type input struct {
+	desired bus.Status
+	event   *bus.ContainerEvent
+	result  *result
+	grant   *ledger.Grant
+	msg     jetstream.Msg
+}
+
+// result is the outcome of a step run outside the runner's goroutine.
+type result struct {
+	kind      task.Kind // 0 for an inspect
+	container string
+	pull      bus.PullReply
+	create    bus.CreateReply
+	state     bus.ContainerState
+	err       error
+}
+
+// mailbox is an unbounded queue, so that the consumer goroutines that fill it never
+// wait on a busy runner.
+type mailbox struct {
+	mu     sync.Mutex
+	items  []input
+	notify chan struct{}
+}
+
+func (b *mailbox) put(in input) {
+	b.mu.Lock()
+	b.items = append(b.items, in)
+	b.mu.Unlock()
+	select {
+	case b.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (b *mailbox) take() []input {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	items := b.items
+	b.items = nil
+	return items
+}
+
+// flight is a step in progress for one container.
+type flight struct {
+	kind   task.Kind
+	cancel context.CancelFunc
+}
+
+// runner owns one task: only its goroutine touches rec, busy and deferred.
+type runner struct {
+	s          *Scheduler
+	rec        *bus.TaskRecord
+	log        zerolog.Logger
+	box        *mailbox
+	recovering bool
+
+	busy     map[string]*flight
+	deferred map[string][]input // events that arrived while their container had a step in flight
+	stored   []byte             // the record as last stored
+	released bool
+	wg       sync.WaitGroup // flights
+}
+
+func newRunner(s *Scheduler, rec *bus.TaskRecord, recovering bool) *runner {
+	return &runner{
+		s:          s,
+		rec:        rec,
+		log:        s.log.With().Str(logger.FieldTaskARN, rec.Spec.Arn).Logger(),
+		box:        &mailbox{notify: make(chan struct{}, 1)},
+		recovering: recovering,
+		busy:       map[string]*flight{},
+		deferred:   map[string][]input{},
+	}
+}
+
+func (r *runner) busySet() map[string]bool {
+	m := make(map[string]bool, len(r.busy))
+	for n := range r.busy {
+		m[n] = true
+	}
+	return m
+}
+
+// run is the task's goroutine. It returns when ctx ends or when the task has been
+// cleaned up.
+func (r *runner) run(ctx context.Context) {
+	defer r.wg.Wait()
+	if data, err := json.Marshal(r.rec); err == nil && !r.recovering {
+		r.stored = data
+	}
+	if r.recovering {
+		if err := r.reconcile(ctx); err != nil {
+			return
+		}
+	}
+	inspect := time.NewTimer(r.inspectDelay())
+	defer inspect.Stop()
+	var cleanup <-chan time.Time
+	for {
+		waiting, err := r.advance(ctx)
+		if err != nil {
+			return
+		}
+		if cleanup == nil && r.cleanupDue() {
+			d := time.Until(r.rec.StoppedAt.Add(r.s.cfg.CleanupWait))
+			cleanup = time.After(max(d, 0))
+		}
+		var recheck <-chan time.Time
+		if waiting {
+			recheck = time.After(5 * time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.box.notify:
+			if err := r.handle(ctx, r.box.take()); err != nil {
+				return
+			}
+		case <-recheck:
+		case <-inspect.C:
+			r.inspectRunning(ctx)
+			inspect.Reset(r.inspectDelay())
+		case <-cleanup:
+			if r.clean(ctx) {
+				return
+			}
+			cleanup = time.After(30 * time.Second)
+		}
+	}
+}
+
+func (r *runner) inspectDelay() time.Duration {
+	iv := r.s.cfg.InspectInterval
+	return iv + time.Duration(rand.Int64N(int64(iv/10)+1))
+}
+
+// handle applies a batch of inputs, stores their effect, then acks their messages.
+func (r *runner) handle(ctx context.Context, ins []input) error {
+	var acks []jetstream.Msg
+	now := time.Now()
+	for len(ins) > 0 {
+		in := ins[0]
+		ins = ins[1:]
+		switch {
+		case in.result != nil:
+			r.applyResult(in.result, now)
+			// Events held back for this container apply now, in order.
+			if _, still := r.busy[in.result.container]; !still {
+				ins = append(r.deferred[in.result.container], ins...)
+				delete(r.deferred, in.result.container)
+			}
+		case in.event != nil:
+			if _, ok := r.busy[in.event.ContainerName]; ok {
+				r.deferred[in.event.ContainerName] = append(r.deferred[in.event.ContainerName], in)
+				if in.msg != nil {
+					_ = in.msg.InProgress()
+				}
+				continue
+			}
+			task.ApplyEvent(r.rec, *in.event, now)
+		case in.grant != nil:
+			r.rec.HostPorts = in.grant.PortStrings()
+			r.log.Info().Msg("task admitted")
+		case in.desired != "":
+			if task.SetDesired(r.rec, in.desired) {
+				r.log.Info().Str("desired", string(r.rec.DesiredStatus)).Msg("desired status raised")
+				if r.rec.DesiredStatus == bus.StatusStopped {
+					r.cancelPulls()
+				}
+			}
+		}
+		if in.msg != nil {
+			acks = append(acks, in.msg)
+		}
+		// Each input is settled and reported on its own, so that a start and the
+		// exit held back behind it make two reports, in that order.
+		if _, err := r.advance(ctx); err != nil {
+			return err
+		}
+	}
+	for _, m := range acks {
+		_ = m.Ack()
+	}
+	return nil
+}
+
+func (r *runner) cancelPulls() {
+	for _, f := range r.busy {
+		if f.kind == task.Pull {
+			f.cancel()
+		}
+	}
+}
+
+func (r *runner) applyResult(res *result, now time.Time) {
+	delete(r.busy, res.container)
+	log := r.log.With().Str(logger.FieldContainer, res.container).Logger()
+	if res.kind == 0 { // inspect
+		switch {
+		case res.err == nil:
+			task.ApplyState(r.rec, res.container, res.state, now)
+		case bus.CodeOf(res.err) == bus.CodeNotFound:
+			log.Warn().Msg("container vanished")
+			task.Vanished(r.rec, res.container, now)
+		default:
+			log.Debug().Err(res.err).Msg("inspect failed; trying again later")
+		}
+		return
+	}
+	if res.err != nil {
+		if errors.Is(res.err, context.Canceled) {
+			return // a pull abandoned because the task is stopping
+		}
+		log.Error().Err(res.err).Str("step", res.kind.String()).Msg("container step failed")
+		task.Failed(r.rec, res.kind, res.container, res.err, now)
+		return
+	}
+	log.Debug().Str("step", res.kind.String()).Msg("container step done")
+	switch res.kind {
+	case task.Pull:
+		task.Pulled(r.rec, res.container, res.pull)
+		t := now
+		r.rec.PullStoppedAt = &t
+	case task.Create:
+		task.Created(r.rec, res.container, res.create, now)
+	case task.Start:
+		task.Started(r.rec, res.container, res.state, now)
+		if res.state.Status == bus.StatusStopped {
+			// It has already exited; its die event will say so too, but the
+			// report of its start must go out first.
+			st := res.state
+			r.deferred[res.container] = append(r.deferred[res.container], input{event: &bus.ContainerEvent{
+				TaskArn: r.rec.Spec.Arn, ContainerName: res.container, DockerID: st.DockerID,
+				Status: bus.StatusStopped, ExitCode: st.ExitCode, OOMKilled: st.OOMKilled,
+			}})
+		}
+	case task.Stop:
+		task.Stopped(r.rec, res.container, res.state, now)
+	}
+}
+
+// advance runs the engine, starts the steps it asks for, and stores the record
+// with the reports it implies. It reports whether some container waits on time.
+func (r *runner) advance(ctx context.Context) (bool, error) {
+	_, admitted := r.s.adm.granted(r.rec.Spec.Arn)
+	plan := task.Step(r.rec, r.busySet(), time.Now())
+	var acts []task.Action
+	named := false
+	for _, a := range plan.Actions {
+		if !admitted && a.Kind != task.Stop {
+			continue // waiting in the ledger's queue
+		}
+		if c := task.Container(r.rec, a.Container); a.Kind == task.Create && c.DockerName == "" {
+			c.DockerName = task.DockerName(r.rec.Spec.Family, r.rec.Spec.Version, c.Name, randHex())
+			named = true
+		}
+		if a.Kind == task.Pull && r.rec.PullStartedAt == nil {
+			t := time.Now()
+			r.rec.PullStartedAt = &t
+		}
+		acts = append(acts, a)
+	}
+	if named {
+		// The name must be stored before create: a create retried after a crash
+		// then finds the same container instead of making a second one.
+		if err := r.commit(ctx); err != nil {
+			return false, err
+		}
+	}
+	for _, a := range acts {
+		r.dispatch(ctx, a)
+	}
+	if err := r.commit(ctx); err != nil {
+		return false, err
+	}
+	if r.rec.KnownStatus == bus.StatusStopped && len(r.busy) == 0 && !r.released {
+		admitted, err := r.s.adm.release(ctx, r.rec.Spec.Arn)
+		if err != nil {
+			return false, err
+		}
+		r.released = true
+		r.s.admitted(admitted)
+		r.log.Info().Str("reason", r.rec.Reason).Msg("task stopped")
+	}
+	return plan.Waiting, nil
+}
+
+// commit publishes the reports the record owes, then stores the record. A crash
+// between the two makes the restarted scheduler publish the same report with the
+// same ID, which the outbox drops.
+func (r *runner) commit(ctx context.Context) error {
+	for {
+		rep, ok := task.NextReport(r.rec, r.busySet())
+		if !ok {
+			break
+		}
+		rep.Seq = r.rec.ReportSeq + 1
+		id := fmt.Sprintf("%s/%d", r.rec.Spec.Arn, rep.Seq)
+		err := bus.Retry(ctx, func(ctx context.Context) error {
+			_, err := bus.Publish(ctx, r.s.js, bus.OutboxSubject(r.rec.Spec.Arn), id, rep)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		r.log.Info().Str("status", rep.Status).Uint64("seq", rep.Seq).Int("containers", len(rep.Containers)).Msg("state change published")
+		task.MarkSent(r.rec, rep)
+	}
+	data, err := json.Marshal(r.rec)
+	if err != nil {
+		return fmt.Errorf("encoding record: %w", err)
+	}
+	if string(data) == string(r.stored) {
+		return nil
+	}
+	err = bus.Retry(ctx, func(ctx context.Context) error {
+		_, err := r.s.tasks.Put(ctx, bus.TaskKey(r.rec.Spec.Arn), data)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	r.stored = data
+	return nil
+}
+
+// dispatch starts one step in its own goroutine; the outcome comes back through the
+// mailbox.
+func (r *runner) dispatch(ctx context.Context, a task.Action) {
+	fctx, cancel := context.WithCancel(ctx)
+	r.busy[a.Container] = &flight{kind: a.Kind, cancel: cancel}
+	d, cfg, rec := r.s.docker, r.s.cfg, r.rec
+	spec := task.Spec(rec, a.Container)
+	c := task.Container(rec, a.Container)
+	ref := bus.ContainerRef{DockerID: c.DockerID, TaskArn: rec.Spec.Arn, ContainerName: c.Name}
+	res := &result{kind: a.Kind, container: a.Container}
+	var fn func(context.Context) error
+	timeout := 30 * time.Second
+	switch a.Kind {
+	case task.Pull:
+		req := bus.PullRequest{TaskArn: rec.Spec.Arn, ContainerName: c.Name, Image: spec.Image, Behavior: cfg.ImagePullBehavior}
+		timeout = 15 * time.Minute
+		fn = func(ctx context.Context) (err error) { res.pull, err = d.Pull(ctx, req); return }
+	case task.Create:
+		var grant *ledger.Grant
+		if g, ok := r.s.adm.granted(rec.Spec.Arn); ok {
+			grant = &g
+		}
+		req := createRequest(rec, c.Name, grant)
+		timeout = cfg.CreateTimeout + 10*time.Second
+		fn = func(ctx context.Context) (err error) { res.create, err = d.Create(ctx, req); return }
+	case task.Start:
+		timeout = cfg.StartTimeout + 10*time.Second
+		fn = func(ctx context.Context) (err error) {
+			res.state, err = d.Start(ctx, bus.StartRequest{ContainerRef: ref})
+			return
+		}
+	case task.Stop:
+		grace := cfg.StopTimeout
+		if spec.StopTimeout > 0 {
+			grace = time.Duration(spec.StopTimeout) * time.Second
+		}
+		timeout = grace + 30*time.Second
+		fn = func(ctx context.Context) (err error) {
+			res.state, err = d.Stop(ctx, bus.StopRequest{ContainerRef: ref, Timeout: grace})
+			return
+		}
+	}
+	r.log.Debug().Str(logger.FieldContainer, c.Name).Str("step", a.Kind.String()).Msg("container step")
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer cancel()
+		res.err = retry(fctx, timeout, fn)
+		if ctx.Err() != nil {
+			return // shutting down: the step is taken again after the restart
+		}
+		r.box.put(input{result: res})
+	}()
+}
+
+// reconcile brings a restored record in line with Docker before anything else:
+// each container the record says exists is inspected (by Docker ID, or by task and
+// name when a create may have been cut short); one Docker no longer knows is
+// STOPPED with ContainerVanishedError.
+func (r *runner) reconcile(ctx context.Context) error {
+	now := time.Now()
+	for i := range r.rec.Containers {
+		c := &r.rec.Containers[i]
+		if c.KnownStatus == bus.StatusStopped || c.DockerID == "" && c.DockerName == "" {
+			continue
+		}
+		ref := bus.ContainerRef{DockerID: c.DockerID, TaskArn: r.rec.Spec.Arn, ContainerName: c.Name}
+		var st bus.ContainerState
+		err := retry(ctx, 30*time.Second, func(ctx context.Context) (err error) {
+			st, err = r.s.docker.Inspect(ctx, bus.InspectRequest{ContainerRef: ref})
+			return
+		})
+		switch {
+		case err == nil:
+			task.ApplyState(r.rec, c.Name, st, now)
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case bus.CodeOf(err) == bus.CodeNotFound && c.DockerID != "":
+			r.log.Warn().Str(logger.FieldContainer, c.Name).Msg("container vanished while the scheduler was away")
+			task.Vanished(r.rec, c.Name, now)
+		case bus.CodeOf(err) == bus.CodeNotFound:
+			// The create never happened; it is made again under the stored name.
+		default:
+			r.log.Error().Err(err).Str(logger.FieldContainer, c.Name).Msg("reconciling container")
+		}
+	}
+	return nil
+}
+
+// inspectRunning checks running containers for missed events.
+func (r *runner) inspectRunning(ctx context.Context) {
+	for _, c := range r.rec.Containers {
+		if c.KnownStatus != bus.StatusRunning || c.DockerID == "" || r.busy[c.Name] != nil {
+			continue
+		}
+		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		r.busy[c.Name] = &flight{cancel: cancel}
+		ref := bus.ContainerRef{DockerID: c.DockerID, TaskArn: r.rec.Spec.Arn, ContainerName: c.Name}
+		res := &result{container: c.Name}
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			defer cancel()
+			res.state, res.err = r.s.docker.Inspect(fctx, bus.InspectRequest{ContainerRef: ref})
+			if ctx.Err() == nil {
+				r.box.put(input{result: res})
+			}
+		}()
+	}
+}
+
+// cleanupDue reports whether the task is stopped, reported, and idle.
+func (r *runner) cleanupDue() bool {
+	return r.rec.KnownStatus == bus.StatusStopped && r.rec.SentStatus == bus.StatusStopped &&
+		r.rec.StoppedAt != nil && len(r.busy) == 0
+}
+
+// clean removes the task's containers and its record. It reports whether the
+// task is gone; on failure the caller tries again later.
+func (r *runner) clean(ctx context.Context) bool {
+	for _, c := range r.rec.Containers {
+		if c.DockerID == "" && c.DockerName == "" {
+			continue
+		}
+		ref := bus.ContainerRef{DockerID: c.DockerID, TaskArn: r.rec.Spec.Arn, ContainerName: c.Name}
+		err := retry(ctx, 2*time.Minute, func(ctx context.Context) error {
+			return r.s.docker.Remove(ctx, bus.RemoveRequest{ContainerRef: ref})
+		})
+		if err != nil && bus.CodeOf(err) != bus.CodeNotFound {
+			r.log.Error().Err(err).Str(logger.FieldContainer, c.Name).Msg("removing container")
+			return false
+		}
+	}
+	if err := r.s.tasks.Delete(ctx, bus.TaskKey(r.rec.Spec.Arn)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		r.log.Error().Err(err).Msg("deleting task record")
+		return false
+	}
+	r.s.forget(r.rec.Spec.Arn, r)
+	r.log.Info().Msg("task cleaned up")
+	return true
+}

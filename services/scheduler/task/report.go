@@ -1,0 +1,94 @@
+package task
+
+import "github.com/ecs-agent/ecs-agent/bus"
+
+// NextReport returns the report the control plane has not had yet, if any: the task
+// status when it rose past the sent status (RUNNING, STOPPED), carrying every
+// container change not yet sent (a container at RUNNING or STOPPED). Container
+// changes of a task that stays RUNNING ride on a RUNNING report; those of a task
+// still PENDING, or already meant to stop, wait for the task's own RUNNING or
+// STOPPED. A container with a step
+// in flight (busy) holds the report back until the step's outcome is known, so that
+// a RUNNING report carries the ports the start reply brings.
+//
+// Seq is left 0: the caller numbers the report when it publishes it.
+func NextReport(rec *bus.TaskRecord, busy map[string]bool) (bus.TaskStateChange, bool) {
+	var changes []bus.ContainerStateChange
+	for _, c := range rec.Containers {
+		if !reportable(c.KnownStatus) || !c.SentStatus.Before(c.KnownStatus) {
+			continue
+		}
+		if busy[c.Name] {
+			return bus.TaskStateChange{}, false
+		}
+		ch := bus.ContainerStateChange{
+			ContainerName:   c.Name,
+			RuntimeID:       c.DockerID,
+			Status:          c.KnownStatus.Backend(),
+			ImageDigest:     c.ImageDigest,
+			NetworkBindings: c.NetworkBindings,
+		}
+		if c.KnownStatus == bus.StatusStopped {
+			ch.ExitCode = c.ExitCode
+			ch.Reason = c.Reason
+		}
+		changes = append(changes, ch)
+	}
+	status := bus.Status("")
+	switch {
+	case reportable(rec.KnownStatus) && rec.SentStatus.Before(rec.KnownStatus):
+		status = rec.KnownStatus
+	case len(changes) > 0 && rec.KnownStatus == bus.StatusRunning && rec.SentStatus == bus.StatusRunning &&
+		rec.DesiredStatus != bus.StatusStopped:
+		// A task on its way down sends its containers' stops with its own STOPPED.
+		status = bus.StatusRunning
+	default:
+		return bus.TaskStateChange{}, false
+	}
+	rep := bus.TaskStateChange{
+		Type:          bus.TypeTaskStateChange,
+		Cluster:       rec.Cluster,
+		TaskArn:       rec.Spec.Arn,
+		Status:        status.Backend(),
+		Containers:    changes,
+		PullStartedAt: rec.PullStartedAt,
+		PullStoppedAt: rec.PullStoppedAt,
+	}
+	if status == bus.StatusStopped {
+		rep.Reason = truncate(rec.Reason, 1024)
+		rep.ExecutionStoppedAt = rec.ExecutionStoppedAt
+		if rep.ExecutionStoppedAt == nil {
+			rep.ExecutionStoppedAt = rec.StoppedAt
+		}
+	}
+	for i := range rep.Containers {
+		rep.Containers[i].Reason = truncate(rep.Containers[i].Reason, 1024)
+	}
+	return rep, true
+}
+
+func reportable(s bus.Status) bool { return s == bus.StatusRunning || s == bus.StatusStopped }
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// MarkSent raises the sent statuses to what rep carried and remembers its Seq.
+func MarkSent(rec *bus.TaskRecord, rep bus.TaskStateChange) {
+	if s := bus.Status(rep.Status); reportable(s) && rec.SentStatus.Before(s) {
+		rec.SentStatus = s
+	}
+	for _, ch := range rep.Containers {
+		if c := Container(rec, ch.ContainerName); c != nil {
+			if s := bus.Status(ch.Status); c.SentStatus.Before(s) {
+				c.SentStatus = s
+			}
+		}
+	}
+	if rep.Seq > rec.ReportSeq {
+		rec.ReportSeq = rep.Seq
+	}
+}
