@@ -1,0 +1,260 @@
+package dockerexec
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+	"github.com/rs/zerolog"
+
+	"github.com/ecs-agent/ecs-agent/bus"
+	"github.com/ecs-agent/ecs-agent/bus/config"
+	"github.com/ecs-agent/ecs-agent/bus/logger"
+)
+
+// Deps are the collaborators of a Service.
+type Deps struct {
+	// Conn is the bus connection (over TCP or in-process).
+	Conn *nats.Conn
+	// Docker is the engine; nil means a real client for Config.DockerHost.
+	Docker Docker
+	// Log is narrowed with the service name by New.
+	Log zerolog.Logger
+}
+
+// Service is a running dockerexec: the command endpoints and the event watcher.
+type Service struct {
+	cfg    Config
+	nc     *nats.Conn
+	docker Docker
+	log    zerolog.Logger
+	pull   *puller
+	keys   keyLocks
+	// closeDocker is set when New made the client, so Run closes it.
+	closeDocker func() error
+}
+
+// New builds a Service. It makes no call yet: the engine and the bus may come up
+// after it, and Run waits for both.
+func New(cfg Config, deps Deps) (*Service, error) {
+	if deps.Conn == nil {
+		return nil, errors.New("dockerexec: no bus connection")
+	}
+	cfg = cfg.withDefaults()
+	s := &Service{
+		cfg: cfg,
+		nc:  deps.Conn,
+		log: deps.Log.With().Str(logger.FieldService, "dockerexec").Logger(),
+	}
+	if deps.Docker == nil {
+		c, err := NewDockerClient(cfg.DockerHost)
+		if err != nil {
+			return nil, fmt.Errorf("dockerexec: DOCKER_HOST=%q: %w", cfg.DockerHost, err)
+		}
+		deps.Docker, s.closeDocker = c, c.Close
+	}
+	s.docker = deps.Docker
+	s.pull = newPuller(s.docker, cfg)
+	s.keys = keyLocks{m: map[string]*keyLock{}}
+	return s, nil
+}
+
+// Run serves the endpoints and publishes container events until ctx ends, then
+// stops taking requests, waits for the requests in flight and returns nil. It fails
+// only if the service cannot be registered on the bus.
+func (s *Service) Run(ctx context.Context) error {
+	if s.closeDocker != nil {
+		defer s.closeDocker()
+	}
+	var inflight sync.WaitGroup
+	sem := make(chan struct{}, s.cfg.MaxInFlight)
+	svc, err := micro.AddService(s.nc, micro.Config{
+		Name:        bus.DockerService,
+		Version:     config.Version,
+		Description: "runs task containers on the local Docker engine",
+	})
+	if err != nil {
+		return fmt.Errorf("dockerexec: registering %s on the bus: %w", bus.DockerService, err)
+	}
+	endpoints := []struct {
+		name, subject string
+		fn            func(context.Context, []byte) (any, error)
+	}{
+		{"pull", bus.SubjectDockerPull, decoded(s.handlePull)},
+		{"create", bus.SubjectDockerCreate, decoded(s.handleCreate)},
+		{"start", bus.SubjectDockerStart, decoded(s.handleStart)},
+		{"stop", bus.SubjectDockerStop, decoded(s.handleStop)},
+		{"remove", bus.SubjectDockerRemove, decoded(s.handleRemove)},
+		{"inspect", bus.SubjectDockerInspect, decoded(s.handleInspect)},
+		{"list", bus.SubjectDockerList, decoded(s.handleList)},
+	}
+	for _, ep := range endpoints {
+		h := s.dispatch(ctx, ep.name, ep.fn, sem, &inflight)
+		if err := svc.AddEndpoint(ep.name, h, micro.WithEndpointSubject(ep.subject)); err != nil {
+			_ = svc.Stop()
+			return fmt.Errorf("dockerexec: adding endpoint %s: %w", ep.subject, err)
+		}
+	}
+	s.log.Info().Str("docker_host", s.cfg.DockerHost).Msg("serving Docker commands")
+
+	w := newWatcher(s.docker, s.nc, s.log)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		w.run(ctx)
+	}()
+
+	<-ctx.Done()
+	if err := svc.Stop(); err != nil {
+		s.log.Warn().Err(err).Msg("stopping the service")
+	}
+	inflight.Wait()
+	<-watched
+	s.log.Info().Msg("stopped")
+	return nil
+}
+
+// dispatch runs each request on its own goroutine. The micro package calls a
+// handler on the endpoint's subscription goroutine, one message at a time, so a
+// slow pull would otherwise hold up every other pull; the semaphore bounds the
+// concurrency and, when full, pushes back on the subscription. The reply goes out
+// through a detached copy of the request (see detach), so the endpoint's $SRV.STATS
+// count requests but not their errors or their full processing time.
+func (s *Service) dispatch(ctx context.Context, name string, fn func(context.Context, []byte) (any, error),
+	sem chan struct{}, inflight *sync.WaitGroup) micro.Handler {
+	return micro.HandlerFunc(func(in micro.Request) {
+		req := detach(s.nc, in)
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			bus.RespondError(req, bus.Errorf(bus.CodeUnavailable, "%s: dockerexec is shutting down", name))
+			return
+		}
+		inflight.Add(1)
+		go func() {
+			defer inflight.Done()
+			defer func() { <-sem }()
+			rep, err := fn(ctx, req.Data())
+			if err != nil {
+				ev := s.log.Warn()
+				if bus.CodeOf(err) == bus.CodeBadRequest || bus.CodeOf(err) == bus.CodeNotFound {
+					ev = s.log.Debug()
+				}
+				ev.Err(err).Str("op", name).Msg("request failed")
+				bus.RespondError(req, err)
+				return
+			}
+			if err := req.RespondJSON(rep); err != nil {
+				s.log.Warn().Err(err).Str("op", name).Msg("replying")
+			}
+		}()
+	})
+}
+
+// decoded adapts a typed handler to raw request bytes; undecodable JSON is a bad
+// request.
+func decoded[Req, Rep any](fn func(context.Context, Req) (Rep, error)) func(context.Context, []byte) (any, error) {
+	return func(ctx context.Context, data []byte) (any, error) {
+		var req Req
+		if err := json.Unmarshal(data, &req); err != nil {
+			return nil, badRequest("malformed request: %v", err)
+		}
+		rep, err := fn(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		return rep, nil
+	}
+}
+
+// keyLocks serialises the commands of one container (task ARN + container name)
+// within this process, so that two creates racing each other do not both create.
+type keyLocks struct {
+	mu sync.Mutex
+	m  map[string]*keyLock
+}
+
+type keyLock struct {
+	mu   sync.Mutex
+	refs int
+}
+
+func (k *keyLocks) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	l, ok := k.m[key]
+	if !ok {
+		l = &keyLock{}
+		k.m[key] = l
+	}
+	l.refs++
+	k.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		k.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(k.m, key)
+		}
+		k.mu.Unlock()
+	}
+}
+
+// detachedRequest answers a request after its handler has returned. The micro
+// package's own request records the reply's outcome in a field it reads as soon as
+// the handler returns, so answering it from another goroutine would race; this copy
+// publishes the same reply (same headers) straight on the connection.
+type detachedRequest struct {
+	nc      *nats.Conn
+	data    []byte
+	headers micro.Headers
+	subject string
+	reply   string
+}
+
+var _ micro.Request = (*detachedRequest)(nil)
+
+func detach(nc *nats.Conn, r micro.Request) *detachedRequest {
+	return &detachedRequest{nc: nc, data: r.Data(), headers: r.Headers(), subject: r.Subject(), reply: r.Reply()}
+}
+
+func (r *detachedRequest) Respond(data []byte, opts ...micro.RespondOpt) error {
+	msg := &nats.Msg{Subject: r.reply, Data: data, Header: nats.Header{}}
+	for _, o := range opts {
+		o(msg)
+	}
+	if r.reply == "" {
+		return errors.New("request has no reply subject")
+	}
+	if err := r.nc.PublishMsg(msg); err != nil {
+		return fmt.Errorf("%w: %w", micro.ErrRespond, err)
+	}
+	return nil
+}
+
+func (r *detachedRequest) RespondJSON(v any, opts ...micro.RespondOpt) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("%w: %w", micro.ErrMarshalResponse, err)
+	}
+	return r.Respond(data, opts...)
+}
+
+func (r *detachedRequest) Error(code, description string, data []byte, opts ...micro.RespondOpt) error {
+	if code == "" || description == "" {
+		return fmt.Errorf("%w: error code and description", micro.ErrArgRequired)
+	}
+	hdr := func(m *nats.Msg) {
+		m.Header.Set(micro.ErrorHeader, description)
+		m.Header.Set(micro.ErrorCodeHeader, code)
+	}
+	return r.Respond(data, append([]micro.RespondOpt{hdr}, opts...)...)
+}
+
+func (r *detachedRequest) Data() []byte           { return r.data }
+func (r *detachedRequest) Headers() micro.Headers { return r.headers }
+func (r *detachedRequest) Subject() string        { return r.subject }
+func (r *detachedRequest) Reply() string          { return r.reply }
