@@ -392,6 +392,8 @@ func sleepTaskDef(t *testing.T, c *ecs.Client, family string) string {
 		ContainerDefinitions: []types.ContainerDefinition{{
 			Name: aws.String("sleep"), Image: aws.String(testImage), Memory: aws.Int32(32), Cpu: 10,
 			Essential: aws.Bool(true), Command: []string{"sleep", "3600"},
+			// busybox sleep as PID 1 ignores SIGTERM: keep the kill short.
+			StopTimeout: aws.Int32(2),
 		}},
 	})
 	if err != nil {
