@@ -48,7 +48,7 @@ func New(level, file string) (zerolog.Logger, io.Closer, error) {
 		return zerolog.Nop(), nil, err
 	}
 	zerolog.TimeFieldFormat = time.RFC3339Nano
-	console := zerolog.ConsoleWriter{Out: os.Stdout, TimeFormat: time.RFC3339}
+	console := zerolog.ConsoleWriter{Out: os.Stdout, TimeFormat: time.RFC3339, NoColor: !isTerminal(os.Stdout)}
 	var stdout io.Writer = console
 	if os.Getenv("ECS_LOG_OUTPUT_FORMAT") == "json" {
 		stdout = os.Stdout
@@ -70,4 +70,11 @@ func New(level, file string) (zerolog.Logger, io.Closer, error) {
 		l = l.Level(lvl)
 	}
 	return l, closer, nil
+}
+
+// isTerminal reports whether f is a character device, so that colours go only to a
+// terminal and never into files or a log collector.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
