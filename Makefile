@@ -64,7 +64,6 @@ run: gobuild test-image
 	@mkdir -p $(RUN_DIR)/data
 	@$(OUT)/ecs-controlplane --listen $(CP_LISTEN) --snapshot $(RUN_DIR)/controlplane.json & cp=$$!; \
 	trap "kill $$cp 2>/dev/null" EXIT INT TERM; \
-	ECS_CLUSTER=$${ECS_CLUSTER:-default} \
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-west-2} \
 	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-AKIDECSLOCALDEV} \
 	AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-ecs-local-development-secret} \

@@ -94,7 +94,7 @@ func run() error {
 		s, err := mk(nc, named(name))
 		if err != nil {
 			nc.Close()
-			return fmt.Errorf("%s: %w", name, err)
+			return err
 		}
 		services = append(services, built{name, s, nc})
 		return nil
