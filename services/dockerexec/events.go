@@ -47,6 +47,9 @@ const queueSize = 8192
 
 // run watches until ctx ends.
 func (w *watcher) run(ctx context.Context) {
+	// Events are watched from the moment the service starts, not from the moment the
+	// bus is ready, so that nothing that happens in between is lost.
+	started := time.Now().UnixNano()
 	js, err := bus.JetStream(w.nc)
 	if err != nil {
 		w.log.Error().Err(err).Msg("no JetStream context; container events are not published")
@@ -61,16 +64,15 @@ func (w *watcher) run(ctx context.Context) {
 		defer close(done)
 		w.publishLoop(ctx, js, queue)
 	}()
-	w.readLoop(ctx, queue)
+	w.readLoop(ctx, queue, started)
 	<-done
 }
 
-// readLoop subscribes to the engine's events and queues them. On the first
-// subscription there is no backlog (the scheduler re-inspects when it starts); after
-// a break it resumes from the last event seen, or from the time of the first
-// subscription if none was.
-func (w *watcher) readLoop(ctx context.Context, queue chan<- events.Message) {
-	var since int64
+// readLoop subscribes to the engine's events and queues them, from started (the
+// service's start; older history is the scheduler's to re-inspect) and, after a
+// break, from the last event seen.
+func (w *watcher) readLoop(ctx context.Context, queue chan<- events.Message, started int64) {
+	since := started
 	backoff := w.minBackoff
 	for ctx.Err() == nil {
 		if _, err := w.docker.Ping(ctx); err != nil {
@@ -85,11 +87,7 @@ func (w *watcher) readLoop(ctx context.Context, queue chan<- events.Message) {
 			filters.Arg("type", string(events.ContainerEventType)),
 			filters.Arg("label", bus.LabelTaskARN),
 		)}
-		if since == 0 {
-			since = time.Now().UnixNano()
-		} else {
-			opts.Since = sinceParam(since)
-		}
+		opts.Since = sinceParam(since)
 		sctx, cancel := context.WithCancel(ctx)
 		msgs, errs := w.docker.Events(sctx, opts)
 		w.log.Debug().Str("since", opts.Since).Msg("watching container events")
