@@ -1,0 +1,341 @@
+package controlplane
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/rs/zerolog"
+
+	"github.com/ecs-agent/ecs-agent/controlplane/acs"
+	"github.com/ecs-agent/ecs-agent/controlplane/awserr"
+	"github.com/ecs-agent/ecs-agent/controlplane/state"
+)
+
+const (
+	maxFrame     = 1 << 20
+	writeTimeout = 10 * time.Second
+	// closeInactive is the close code sent to a deregistered instance: not one the agent
+	// treats as normal, so it reads the reason and backs off.
+	closeInactive = websocket.ClosePolicyViolation
+)
+
+// acsSession is one open ACS socket. Lifecycle:
+//
+//	upgrade ─▶ run: deliver owed tasks ─▶ wait for ack (re-send every PayloadRetryInterval)
+//	              ▲                              │ AckRequest with the payload's messageId
+//	              └──── next owed tasks ◀────────┘
+//	heartbeat every HeartbeatInterval; any read error or close() ends run.
+//
+// Only run writes data frames; close may be called from any goroutine.
+type acsSession struct {
+	srv         *Server
+	ws          *websocket.Conn
+	instanceArn string
+	clusterArn  string
+	log         zerolog.Logger
+
+	kick      chan struct{} // capacity 1: "owed tasks may have changed"
+	acks      chan string   // messageIds of AckRequests
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if !s.cfg.AllowUnsigned {
+		if err := s.verifier.Verify(r, nil); err != nil {
+			e := awserr.As(err)
+			writeACSError(w, e.Status, e.Code, e.Message)
+			return
+		}
+	}
+	switch {
+	case q.Get("containerInstanceArn") != "":
+		s.serveACS(w, r, q.Get("containerInstanceArn"))
+	case q.Get("containerInstance") != "":
+		s.serveTCS(w, r)
+	default:
+		writeACSError(w, http.StatusBadRequest, acs.TypeBadRequestException, "containerInstanceArn is required")
+	}
+}
+
+// writeACSError refuses an upgrade with the body the agent decodes:
+// {"type":"<ErrorType>","message":{"message":"…"}}.
+func writeACSError(w http.ResponseWriter, status int, typ, msg string) {
+	raw, _ := json.Marshal(map[string]any{"type": typ, "message": acs.ExceptionMessage{Message: msg}})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(raw)
+}
+
+func (s *Server) serveACS(w http.ResponseWriter, r *http.Request, instanceArn string) {
+	inst, ok := s.store.Instance(instanceArn)
+	switch {
+	case !ok:
+		writeACSError(w, http.StatusBadRequest, acs.TypeInvalidInstanceException, "Container instance "+instanceArn+" is not registered.")
+		return
+	case inst.Status == state.StatusInactive:
+		writeACSError(w, http.StatusBadRequest, acs.TypeInactiveInstanceException, "Container instance "+instanceArn+" is inactive.")
+		return
+	}
+	ws, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		s.log.Warn().Err(err).Str("container_instance", instanceArn).Msg("ACS upgrade failed")
+		return
+	}
+	ws.SetReadLimit(maxFrame)
+	a := &acsSession{
+		srv:         s,
+		ws:          ws,
+		instanceArn: instanceArn,
+		clusterArn:  inst.ClusterArn,
+		log:         s.log.With().Str("container_instance", instanceArn).Logger(),
+		kick:        make(chan struct{}, 1),
+		acks:        make(chan string, 16),
+		done:        make(chan struct{}),
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ws.Close()
+		return
+	}
+	old := s.sessions[instanceArn]
+	s.sessions[instanceArn] = a
+	s.mu.Unlock()
+	if old != nil {
+		old.close()
+	}
+	s.store.SetAgentConnected(instanceArn, true)
+	a.log.Info().Str("agent_version", r.URL.Query().Get("agentVersion")).Msg("ACS connected")
+	a.run()
+	s.mu.Lock()
+	current := s.sessions[instanceArn] == a
+	if current {
+		delete(s.sessions, instanceArn)
+	}
+	s.mu.Unlock()
+	if current {
+		s.store.SetAgentConnected(instanceArn, false)
+	}
+	a.log.Info().Msg("ACS disconnected")
+}
+
+func (a *acsSession) close() {
+	a.closeOnce.Do(func() {
+		close(a.done)
+		a.ws.Close()
+	})
+}
+
+// closeWith sends a close frame before closing, so the agent reads the reason.
+func (a *acsSession) closeWith(code int, reason string) {
+	_ = a.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+	a.close()
+}
+
+func (a *acsSession) run() {
+	go a.readLoop()
+	heartbeat := time.NewTicker(a.srv.cfg.HeartbeatInterval)
+	defer heartbeat.Stop()
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
+
+	var inflight *acs.PayloadMessage
+	sendOwed := func() bool {
+		if inflight != nil {
+			return true
+		}
+		owed := a.srv.store.Owed(a.instanceArn)
+		if len(owed) == 0 {
+			return true
+		}
+		seq, err := a.srv.store.MarkSent(a.instanceArn, owed)
+		if err != nil {
+			a.log.Error().Err(err).Msg("recording a payload")
+		}
+		inflight = &acs.PayloadMessage{
+			ClusterArn:           a.clusterArn,
+			ContainerInstanceArn: a.instanceArn,
+			MessageID:            newHex(),
+			Tasks:                owed,
+			SeqNum:               seq,
+			GeneratedAt:          time.Now().UnixMilli(),
+		}
+		retry.Reset(a.srv.cfg.PayloadRetryInterval)
+		return a.write(acs.TypePayloadMessage, inflight)
+	}
+	if !sendOwed() {
+		return
+	}
+	for {
+		ok := true
+		select {
+		case <-a.done:
+			return
+		case <-a.kick:
+			ok = sendOwed()
+		case id := <-a.acks:
+			if inflight == nil || id != inflight.MessageID {
+				continue
+			}
+			if err := a.srv.store.MarkDelivered(inflight.Tasks); err != nil {
+				a.log.Error().Err(err).Msg("recording an ack")
+			}
+			a.log.Debug().Str("message_id", id).Int("tasks", len(inflight.Tasks)).Msg("payload acknowledged")
+			inflight = nil
+			retry.Stop()
+			ok = sendOwed()
+		case <-retry.C:
+			if inflight != nil {
+				a.log.Debug().Str("message_id", inflight.MessageID).Msg("re-sending unacknowledged payload")
+				retry.Reset(a.srv.cfg.PayloadRetryInterval)
+				ok = a.write(acs.TypePayloadMessage, inflight)
+			}
+		case <-heartbeat.C:
+			ok = a.write(acs.TypeHeartbeatMessage, acs.HeartbeatMessage{Healthy: true, MessageID: newHex()})
+		}
+		if !ok {
+			return
+		}
+	}
+}
+
+func (a *acsSession) write(typ string, msg any) bool {
+	frame, err := acs.Encode(typ, msg)
+	if err != nil {
+		a.log.Error().Err(err).Msg("encoding ACS frame")
+		return true
+	}
+	_ = a.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if err := a.ws.WriteMessage(websocket.TextMessage, frame); err != nil {
+		a.log.Debug().Err(err).Msg("ACS write failed")
+		a.close()
+		return false
+	}
+	return true
+}
+
+// readLoop runs on its own goroutine and hands acks to run.
+func (a *acsSession) readLoop() {
+	defer a.close()
+	for {
+		_, frame, err := a.ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		env, err := acs.Decode(frame)
+		if err != nil {
+			a.log.Warn().Err(err).Msg("ignoring undecodable ACS frame")
+			continue
+		}
+		switch env.Type {
+		case acs.TypeAckRequest:
+			var ack acs.AckRequest
+			if err := json.Unmarshal(env.Message, &ack); err != nil {
+				continue
+			}
+			if a.srv.faults.AcksWithheld() {
+				a.log.Debug().Str("message_id", ack.MessageID).Msg("withholding ack (fault)")
+				continue
+			}
+			select {
+			case a.acks <- ack.MessageID:
+			case <-a.done:
+				return
+			}
+		case acs.TypeHeartbeatAckRequest, acs.TypeIAMRoleCredentialsAck, acs.TypeNackRequest, acs.TypeTaskStopVerificationMsg:
+			a.log.Debug().Str("type", env.Type).Msg("ACS message")
+		default:
+			a.log.Debug().Str("type", env.Type).Msg("ignoring unknown ACS message")
+		}
+	}
+}
+
+// serveTCS accepts a telemetry socket and discards what it sends.
+func (s *Server) serveTCS(w http.ResponseWriter, r *http.Request) {
+	ws, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	ws.SetReadLimit(maxFrame)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ws.Close()
+		return
+	}
+	s.tcs[ws] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.tcs, ws)
+		s.mu.Unlock()
+		ws.Close()
+	}()
+	for {
+		if _, _, err := ws.ReadMessage(); err != nil {
+			return
+		}
+	}
+}
+
+// kick tells the instance's session, if any, that it may owe the agent tasks.
+func (s *Server) kick(instanceArn string) {
+	s.mu.Lock()
+	a := s.sessions[instanceArn]
+	s.mu.Unlock()
+	if a == nil {
+		return
+	}
+	select {
+	case a.kick <- struct{}{}:
+	default:
+	}
+}
+
+// closeInactive closes a deregistered instance's socket with InactiveInstanceException.
+func (s *Server) closeInactive(instanceArn string) {
+	s.mu.Lock()
+	a := s.sessions[instanceArn]
+	s.mu.Unlock()
+	if a != nil {
+		a.closeWith(closeInactive, acs.TypeInactiveInstanceException+": Container instance deregistered")
+	}
+}
+
+// DropACS closes an instance's ACS socket abruptly, as a network failure would, and
+// reports whether one was open.
+func (s *Server) DropACS(instanceArn string) bool {
+	s.mu.Lock()
+	a := s.sessions[instanceArn]
+	s.mu.Unlock()
+	if a == nil {
+		return false
+	}
+	a.close()
+	return true
+}
+
+// ConnectedInstances lists the instances with an open ACS socket.
+func (s *Server) ConnectedInstances() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.sessions))
+	for arn := range s.sessions {
+		out = append(out, arn)
+	}
+	return out
+}
+
+func newHex() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,104 @@
+package controlplane
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/ecs-agent/ecs-agent/controlplane/fault"
+)
+
+// Faults returns the fault set, for tests that run the server in-process.
+func (s *Server) Faults() *fault.Set { return s.faults }
+
+// FailNext makes the next count calls of op ("*" for any) fail with code and status.
+func (s *Server) FailNext(op string, count int, code string, status int) {
+	s.faults.Fail(fault.Failure{Operation: op, Count: count, Code: code, Status: status})
+}
+
+// DelayOperation holds every answer of op ("*" for any) for d; 0 clears it.
+func (s *Server) DelayOperation(op string, d time.Duration) { s.faults.Delay(op, d) }
+
+// WithholdAcks makes ACS sessions ignore AckRequests while on.
+func (s *Server) WithholdAcks(on bool) { s.faults.WithholdAcks(on) }
+
+// serveAdmin is the fault-injection API; see README.md.
+func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	reply := func(status int, v any) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	bad := func(err error) { reply(http.StatusBadRequest, map[string]string{"error": err.Error()}) }
+	if r.Method == http.MethodGet {
+		switch r.URL.Path {
+		case "/admin/faults":
+			reply(http.StatusOK, s.faults.Snapshot())
+		case "/admin/acs/connections":
+			conns := s.ConnectedInstances()
+			sort.Strings(conns)
+			reply(http.StatusOK, map[string]any{"containerInstanceArns": conns})
+		default:
+			http.NotFound(w, r)
+		}
+		return
+	}
+	if r.Method != http.MethodPost {
+		reply(http.StatusMethodNotAllowed, map[string]string{"error": "use GET or POST"})
+		return
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
+	switch r.URL.Path {
+	case "/admin/faults/fail":
+		var f fault.Failure
+		if err := dec.Decode(&f); err != nil {
+			bad(err)
+			return
+		}
+		if f.Operation == "" || (f.Count > 0 && f.Code == "") {
+			reply(http.StatusBadRequest, map[string]string{"error": "operation and code are required"})
+			return
+		}
+		s.faults.Fail(f)
+	case "/admin/faults/delay":
+		var in struct {
+			Operation   string `json:"operation"`
+			DelayMillis int64  `json:"delayMillis"`
+		}
+		if err := dec.Decode(&in); err != nil {
+			bad(err)
+			return
+		}
+		if in.Operation == "" {
+			reply(http.StatusBadRequest, map[string]string{"error": "operation is required"})
+			return
+		}
+		s.faults.Delay(in.Operation, time.Duration(in.DelayMillis)*time.Millisecond)
+	case "/admin/faults/withhold-acks":
+		var in struct {
+			Withhold bool `json:"withhold"`
+		}
+		if err := dec.Decode(&in); err != nil {
+			bad(err)
+			return
+		}
+		s.faults.WithholdAcks(in.Withhold)
+	case "/admin/faults/reset":
+		s.faults.Reset()
+	case "/admin/acs/drop":
+		var in struct {
+			ContainerInstanceArn string `json:"containerInstanceArn"`
+		}
+		if err := dec.Decode(&in); err != nil {
+			bad(err)
+			return
+		}
+		reply(http.StatusOK, map[string]bool{"dropped": s.DropACS(in.ContainerInstanceArn)})
+		return
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	reply(http.StatusOK, s.faults.Snapshot())
+}

@@ -1,0 +1,82 @@
+package state
+
+import (
+	"sort"
+
+	"github.com/ecs-agent/ecs-agent/controlplane/acs"
+	"github.com/ecs-agent/ecs-agent/controlplane/taskdef"
+)
+
+// Owed returns, oldest first, the ACS form of every task on the instance whose desired
+// status the agent has not acknowledged yet.
+func (s *Store) Owed(instanceArn string) []acs.Task {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inst := s.instances[instanceArn]
+	if inst == nil || inst.Status == StatusInactive {
+		return nil
+	}
+	var ts []*Task
+	for _, t := range s.tasks {
+		if t.InstanceArn == instanceArn && t.DesiredStatus != t.Delivered {
+			ts = append(ts, t)
+		}
+	}
+	sort.Slice(ts, func(i, j int) bool {
+		if !ts[i].CreatedAt.Equal(ts[j].CreatedAt) {
+			return ts[i].CreatedAt.Before(ts[j].CreatedAt)
+		}
+		return ts[i].Arn < ts[j].Arn
+	})
+	out := make([]acs.Task, 0, len(ts))
+	for _, t := range ts {
+		td := s.taskDefs[t.TaskDefinitionArn]
+		if td == nil {
+			continue // definitions are never deleted, only deregistered
+		}
+		arns := map[string]string{}
+		for _, c := range t.Containers {
+			arns[c.Name] = c.Arn
+		}
+		out = append(out, taskdef.ToACS(clone(td.Def), taskdef.Placement{
+			TaskArn:       t.Arn,
+			ClusterArn:    t.ClusterArn,
+			Revision:      t.Revision,
+			DesiredStatus: t.DesiredStatus,
+			Overrides:     clone(t.Overrides),
+			ContainerArns: arns,
+		}))
+	}
+	return out
+}
+
+// MarkSent records that these tasks went out in a payload and returns the instance's
+// next payload sequence number.
+func (s *Store) MarkSent(instanceArn string, tasks []acs.Task) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, at := range tasks {
+		if t := s.tasks[at.Arn]; t != nil {
+			t.EverSent = true
+		}
+	}
+	var seq int64
+	if inst := s.instances[instanceArn]; inst != nil {
+		inst.SeqNum++
+		seq = inst.SeqNum
+	}
+	return seq, s.saveLocked()
+}
+
+// MarkDelivered records the agent's acknowledgement of a payload.
+func (s *Store) MarkDelivered(tasks []acs.Task) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, at := range tasks {
+		t := s.tasks[at.Arn]
+		if t != nil && statusRank(at.DesiredStatus) > statusRank(t.Delivered) {
+			t.Delivered = at.DesiredStatus
+		}
+	}
+	return s.saveLocked()
+}
