@@ -97,7 +97,10 @@ func TestAllInOne(t *testing.T) {
 		if _, err := c.StopTask(ctx, &ecs.StopTaskInput{Cluster: &env.Cluster, Task: &arn, Reason: aws.String("e2e")}); err != nil {
 			t.Fatalf("StopTask: %v", err)
 		}
-		waitTaskStatus(t, c, env.Cluster, arn, "STOPPED", 60*time.Second, agent, cp)
+		stopped := waitTaskStatus(t, c, env.Cluster, arn, "STOPPED", 60*time.Second, agent, cp)
+		if r := aws.ToString(stopped.StoppedReason); r != "e2e" {
+			t.Errorf("stoppedReason %q, want the StopTask reason", r)
+		}
 		cs = dockerTaskContainers(t, arn)
 		if len(cs) != 1 || cs[0].Running {
 			t.Fatalf("after StopTask docker shows %+v, want one stopped container", cs)
@@ -155,7 +158,10 @@ func TestFiveProcesses(t *testing.T) {
 	if _, err := c.StopTask(ctx, &ecs.StopTaskInput{Cluster: &env.Cluster, Task: &arn}); err != nil {
 		t.Fatalf("StopTask: %v", err)
 	}
-	waitTaskStatus(t, c, env.Cluster, arn, "STOPPED", 60*time.Second, all...)
+	stopped := waitTaskStatus(t, c, env.Cluster, arn, "STOPPED", 60*time.Second, all...)
+	if r := aws.ToString(stopped.StoppedReason); r != "Task stopped by user" {
+		t.Errorf("stoppedReason %q, want %q", r, "Task stopped by user")
+	}
 	final := dockerTaskContainers(t, arn)
 	if len(final) != 1 || final[0].ID != before[0].ID || final[0].Running {
 		t.Fatalf("after StopTask docker shows %+v", final)

@@ -21,7 +21,9 @@ const (
 // Reasons the store writes into stoppedReason.
 const (
 	ReasonEssentialExited = "Essential container in task exited"
-	ReasonInstanceGone    = "Container instance deregistered"
+	// ReasonUserStopped is what ECS records for a StopTask that gives no reason.
+	ReasonUserStopped  = "Task stopped by user"
+	ReasonInstanceGone = "Container instance deregistered"
 )
 
 // Cluster is an ECS cluster.

@@ -207,6 +207,9 @@ func (s *Store) StopTask(cluster, ref, reason string) (Task, error) {
 	t.DesiredStatus = StatusStopped
 	t.StopRequested = true
 	t.StopCode = "UserInitiated"
+	if reason == "" {
+		reason = ReasonUserStopped
+	}
 	if t.StoppedReason == "" {
 		t.StoppedReason = reason
 	}
