@@ -76,9 +76,6 @@ func run() error {
 	conn := func(name string) (*nats.Conn, error) {
 		return bus.Dial(bus.DialConfig{Name: name, InProcess: srv, Password: pw})
 	}
-	named := func(name string) zerolog.Logger {
-		return log.With().Str(logger.FieldService, name).Logger()
-	}
 
 	type built struct {
 		name string
@@ -91,7 +88,7 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		s, err := mk(nc, named(name))
+		s, err := mk(nc, log)
 		if err != nil {
 			nc.Close()
 			return err

@@ -99,7 +99,7 @@ func New(cfg Config, nc *nats.Conn, log zerolog.Logger) (*Reporter, error) {
 	return &Reporter{
 		cfg:     cfg,
 		nc:      nc,
-		log:     log.With().Str(logger.FieldService, Name).Logger(),
+		log:     log.With().Str(logger.FieldService, "reporter").Logger(),
 		ecs:     client,
 		metrics: &metrics.Metrics{},
 		state:   &introspection.State{},
