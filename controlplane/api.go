@@ -44,6 +44,9 @@ func operations() map[string]operation {
 		"DiscoverPollEndpoint":          (*Server).discoverPollEndpoint,
 		"SubmitTaskStateChange":         (*Server).submitTaskStateChange,
 		"SubmitContainerStateChange":    (*Server).submitContainerStateChange,
+		"ListTagsForResource":           (*Server).listTagsForResource,
+		"TagResource":                   (*Server).tagResource,
+		"UntagResource":                 (*Server).untagResource,
 	}
 }
 

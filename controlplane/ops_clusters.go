@@ -3,29 +3,33 @@ package controlplane
 import (
 	"encoding/base64"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/ecs-agent/ecs-agent/controlplane/awserr"
+	"github.com/ecs-agent/ecs-agent/controlplane/state"
 )
 
 func (s *Server) createCluster(_ *http.Request, body []byte) (any, error) {
 	var in struct {
-		ClusterName string `json:"clusterName"`
+		ClusterName string      `json:"clusterName"`
+		Tags        []state.Tag `json:"tags"`
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	c, err := s.store.CreateCluster(in.ClusterName)
+	c, err := s.store.CreateCluster(in.ClusterName, in.Tags)
 	if err != nil {
 		return nil, err
 	}
 	_, stats, _ := s.store.DescribeClusters([]string{c.Arn})
-	return map[string]any{"cluster": clusterView(c, stats[0])}, nil
+	return map[string]any{"cluster": clusterView(c, stats[0], true)}, nil
 }
 
 func (s *Server) describeClusters(_ *http.Request, body []byte) (any, error) {
 	var in struct {
 		Clusters []string `json:"clusters"`
+		Include  []string `json:"include"`
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
@@ -36,7 +40,7 @@ func (s *Server) describeClusters(_ *http.Request, body []byte) (any, error) {
 	cs, stats, failures := s.store.DescribeClusters(in.Clusters)
 	out := make([]clusterOut, 0, len(cs))
 	for i, c := range cs {
-		out = append(out, clusterView(c, stats[i]))
+		out = append(out, clusterView(c, stats[i], slices.Contains(in.Include, "TAGS")))
 	}
 	return map[string]any{"clusters": out, "failures": failuresOut(failures)}, nil
 }
@@ -68,7 +72,7 @@ func (s *Server) deleteCluster(_ *http.Request, body []byte) (any, error) {
 		return nil, err
 	}
 	_, stats, _ := s.store.DescribeClusters([]string{c.Arn})
-	return map[string]any{"cluster": clusterView(c, stats[0])}, nil
+	return map[string]any{"cluster": clusterView(c, stats[0], false)}, nil
 }
 
 // pageInput is the pagination part of List* requests.

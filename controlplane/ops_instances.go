@@ -3,6 +3,7 @@ package controlplane
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 
 	"github.com/ecs-agent/ecs-agent/controlplane/awserr"
 	"github.com/ecs-agent/ecs-agent/controlplane/state"
@@ -16,7 +17,7 @@ func (s *Server) registerContainerInstance(_ *http.Request, body []byte) (any, e
 		TotalResources           []state.Resource  `json:"totalResources"`
 		Attributes               []state.Attribute `json:"attributes"`
 		VersionInfo              json.RawMessage   `json:"versionInfo"`
-		Tags                     json.RawMessage   `json:"tags"`
+		Tags                     []state.Tag       `json:"tags"`
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
@@ -50,7 +51,7 @@ func (s *Server) registerContainerInstance(_ *http.Request, body []byte) (any, e
 		return nil, awserr.Server("describing the registered instance: %v", err)
 	}
 	s.kick(inst.Arn)
-	return map[string]any{"containerInstance": instanceView(views[0])}, nil
+	return map[string]any{"containerInstance": instanceView(views[0], true)}, nil
 }
 
 func (s *Server) deregisterContainerInstance(_ *http.Request, body []byte) (any, error) {
@@ -70,13 +71,14 @@ func (s *Server) deregisterContainerInstance(_ *http.Request, body []byte) (any,
 		return nil, err
 	}
 	s.closeInactive(inst.Arn)
-	return map[string]any{"containerInstance": instanceView(state.InstanceView{Instance: inst})}, nil
+	return map[string]any{"containerInstance": instanceView(state.InstanceView{Instance: inst}, false)}, nil
 }
 
 func (s *Server) describeContainerInstances(_ *http.Request, body []byte) (any, error) {
 	var in struct {
 		Cluster            string   `json:"cluster"`
 		ContainerInstances []string `json:"containerInstances"`
+		Include            []string `json:"include"`
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
@@ -88,9 +90,10 @@ func (s *Server) describeContainerInstances(_ *http.Request, body []byte) (any, 
 	if err != nil {
 		return nil, err
 	}
+	withTags := slices.Contains(in.Include, "TAGS")
 	out := make([]instanceOut, 0, len(views))
 	for _, v := range views {
-		out = append(out, instanceView(v))
+		out = append(out, instanceView(v, withTags))
 	}
 	return map[string]any{"containerInstances": out, "failures": failuresOut(failures)}, nil
 }
@@ -135,7 +138,7 @@ func (s *Server) updateContainerInstancesState(_ *http.Request, body []byte) (an
 	}
 	out := make([]instanceOut, 0, len(views))
 	for _, v := range views {
-		out = append(out, instanceView(v))
+		out = append(out, instanceView(v, false))
 	}
 	return map[string]any{"containerInstances": out, "failures": failuresOut(failures)}, nil
 }

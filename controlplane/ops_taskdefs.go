@@ -41,11 +41,7 @@ func (s *Server) describeTaskDefinition(_ *http.Request, body []byte) (any, erro
 	}
 	out := map[string]any{"taskDefinition": taskDefinitionView(d)}
 	if slices.Contains(in.Include, "TAGS") {
-		tags := json.RawMessage("[]")
-		if len(d.Tags) > 0 {
-			tags = d.Tags
-		}
-		out["tags"] = tags
+		out["tags"] = tagsOut(d.Tags, true)
 	}
 	return out, nil
 }

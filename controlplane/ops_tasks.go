@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/ecs-agent/ecs-agent/controlplane/awserr"
 	"github.com/ecs-agent/ecs-agent/controlplane/state"
@@ -17,6 +18,8 @@ type runTaskInput struct {
 	Overrides          taskdef.Overrides `json:"overrides"`
 	ContainerInstances []string          `json:"containerInstances"`
 	LaunchType         string            `json:"launchType"`
+	Tags               []state.Tag       `json:"tags"`
+	PropagateTags      string            `json:"propagateTags"`
 }
 
 func (in runTaskInput) toState() state.RunInput {
@@ -27,6 +30,8 @@ func (in runTaskInput) toState() state.RunInput {
 		Group:          in.Group,
 		Overrides:      in.Overrides,
 		Instances:      in.ContainerInstances,
+		Tags:           in.Tags,
+		PropagateTags:  in.PropagateTags,
 	}
 	if in.Count != nil {
 		out.Count = *in.Count
@@ -50,7 +55,7 @@ func (s *Server) runTask(_ *http.Request, body []byte) (any, error) {
 		return nil, err
 	}
 	s.kickTasks(tasks)
-	return map[string]any{"tasks": s.tasksView(tasks), "failures": failuresOut(failures)}, nil
+	return map[string]any{"tasks": s.tasksView(tasks, true), "failures": failuresOut(failures)}, nil
 }
 
 func (s *Server) startTask(_ *http.Request, body []byte) (any, error) {
@@ -63,7 +68,7 @@ func (s *Server) startTask(_ *http.Request, body []byte) (any, error) {
 		return nil, err
 	}
 	s.kickTasks(tasks)
-	return map[string]any{"tasks": s.tasksView(tasks), "failures": failuresOut(failures)}, nil
+	return map[string]any{"tasks": s.tasksView(tasks, true), "failures": failuresOut(failures)}, nil
 }
 
 func (s *Server) stopTask(_ *http.Request, body []byte) (any, error) {
@@ -83,13 +88,14 @@ func (s *Server) stopTask(_ *http.Request, body []byte) (any, error) {
 		return nil, err
 	}
 	s.kick(t.InstanceArn)
-	return map[string]any{"task": s.taskView(t)}, nil
+	return map[string]any{"task": s.taskView(t, false)}, nil
 }
 
 func (s *Server) describeTasks(_ *http.Request, body []byte) (any, error) {
 	var in struct {
 		Cluster string   `json:"cluster"`
 		Tasks   []string `json:"tasks"`
+		Include []string `json:"include"`
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
@@ -98,7 +104,7 @@ func (s *Server) describeTasks(_ *http.Request, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"tasks": s.tasksView(tasks), "failures": failuresOut(failures)}, nil
+	return map[string]any{"tasks": s.tasksView(tasks, slices.Contains(in.Include, "TAGS")), "failures": failuresOut(failures)}, nil
 }
 
 func (s *Server) listTasks(_ *http.Request, body []byte) (any, error) {

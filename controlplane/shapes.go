@@ -64,12 +64,14 @@ type clusterOut struct {
 	PendingTasksCount                 int           `json:"pendingTasksCount"`
 	ActiveServicesCount               int           `json:"activeServicesCount"`
 	Statistics                        []keyValueOut `json:"statistics"`
-	Tags                              []any         `json:"tags"`
+	Tags                              []state.Tag   `json:"tags"`
 	Settings                          []keyValueOut `json:"settings"`
 	CapacityProviders                 []string      `json:"capacityProviders"`
 }
 
-func clusterView(c state.Cluster, st state.ClusterStats) clusterOut {
+// clusterView is a cluster on the wire; its tags are shown only when withTags is set
+// (CreateCluster, DescribeClusters with include TAGS), else the list is empty.
+func clusterView(c state.Cluster, st state.ClusterStats, withTags bool) clusterOut {
 	return clusterOut{
 		ClusterArn:                        c.Arn,
 		ClusterName:                       c.Name,
@@ -78,7 +80,7 @@ func clusterView(c state.Cluster, st state.ClusterStats) clusterOut {
 		RunningTasksCount:                 st.RunningTasks,
 		PendingTasksCount:                 st.PendingTasks,
 		Statistics:                        []keyValueOut{},
-		Tags:                              []any{},
+		Tags:                              tagsOut(c.Tags, withTags),
 		Settings:                          []keyValueOut{{Name: "containerInsights", Value: "disabled"}},
 		CapacityProviders:                 []string{},
 	}
@@ -97,10 +99,12 @@ type instanceOut struct {
 	PendingTasksCount    int               `json:"pendingTasksCount"`
 	Attributes           []state.Attribute `json:"attributes"`
 	RegisteredAt         epoch             `json:"registeredAt"`
-	Tags                 json.RawMessage   `json:"tags,omitempty"`
+	Tags                 []state.Tag       `json:"tags,omitempty"`
 }
 
-func instanceView(v state.InstanceView) instanceOut {
+// instanceView is a container instance on the wire; its tags are shown only when withTags
+// is set (RegisterContainerInstance, DescribeContainerInstances with include TAGS).
+func instanceView(v state.InstanceView, withTags bool) instanceOut {
 	out := instanceOut{
 		ContainerInstanceArn: v.Arn,
 		EC2InstanceID:        v.EC2InstanceID,
@@ -114,39 +118,15 @@ func instanceView(v state.InstanceView) instanceOut {
 		PendingTasksCount:    v.PendingTasks,
 		Attributes:           v.Attributes,
 		RegisteredAt:         epoch(v.RegisteredAt),
-		Tags:                 v.Tags,
+	}
+	if withTags {
+		out.Tags = tagsOut(v.Tags, true)
 	}
 	if out.RemainingResources == nil {
 		out.RemainingResources = []state.Resource{}
 	}
 	if out.RegisteredResources == nil {
 		out.RegisteredResources = []state.Resource{}
-	}
-	return out
-}
-
-// taskDefinitionView is the stored input plus what registration adds.
-func taskDefinitionView(d state.TaskDefinition) map[string]any {
-	out := map[string]any{}
-	_ = json.Unmarshal(d.Raw, &out) // Raw was produced by json.Marshal of a map
-	out["taskDefinitionArn"] = d.Arn
-	out["family"] = d.Family
-	out["revision"] = d.Revision
-	out["status"] = d.Status
-	out["registeredAt"] = epoch(d.RegisteredAt)
-	if d.DeregisteredAt != nil {
-		out["deregisteredAt"] = epoch(*d.DeregisteredAt)
-	}
-	if _, ok := out["networkMode"]; !ok {
-		out["networkMode"] = "bridge"
-	}
-	out["compatibilities"] = []string{"EXTERNAL", "EC2"}
-	out["requiresAttributes"] = []any{}
-	if _, ok := out["volumes"]; !ok {
-		out["volumes"] = []any{}
-	}
-	if _, ok := out["placementConstraints"]; !ok {
-		out["placementConstraints"] = []any{}
 	}
 	return out
 }
@@ -207,12 +187,14 @@ type taskOut struct {
 	AvailabilityZone     string         `json:"availabilityZone,omitempty"`
 	Attachments          []any          `json:"attachments"`
 	Attributes           []any          `json:"attributes"`
-	Tags                 []any          `json:"tags"`
+	Tags                 []state.Tag    `json:"tags"`
 	EnableExecuteCommand bool           `json:"enableExecuteCommand"`
 	HealthStatus         string         `json:"healthStatus"`
 }
 
-func (s *Server) taskView(t state.Task) taskOut {
+// taskView is a task on the wire; its tags are shown only when withTags is set (RunTask,
+// StartTask, DescribeTasks with include TAGS), else the list is empty.
+func (s *Server) taskView(t state.Task, withTags bool) taskOut {
 	out := taskOut{
 		TaskArn:              t.Arn,
 		ClusterArn:           t.ClusterArn,
@@ -245,7 +227,7 @@ func (s *Server) taskView(t state.Task) taskOut {
 		AvailabilityZone:   s.zone(),
 		Attachments:        []any{},
 		Attributes:         []any{},
-		Tags:               []any{},
+		Tags:               tagsOut(t.Tags, withTags),
 		HealthStatus:       "UNKNOWN",
 	}
 	if out.Overrides.ContainerOverrides == nil {
@@ -293,12 +275,20 @@ func (s *Server) taskView(t state.Task) taskOut {
 	return out
 }
 
-func (s *Server) tasksView(ts []state.Task) []taskOut {
+func (s *Server) tasksView(ts []state.Task, withTags bool) []taskOut {
 	out := make([]taskOut, 0, len(ts))
 	for _, t := range ts {
-		out = append(out, s.taskView(t))
+		out = append(out, s.taskView(t, withTags))
 	}
 	return out
+}
+
+// tagsOut is a tag list on the wire: never null, and empty unless shown.
+func tagsOut(tags []state.Tag, show bool) []state.Tag {
+	if !show || tags == nil {
+		return []state.Tag{}
+	}
+	return tags
 }
 
 // zone is the availability zone the control plane reports for everything.

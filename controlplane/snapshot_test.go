@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecs-agent/ecs-agent/controlplane"
 )
@@ -18,6 +19,9 @@ func TestSnapshotSurvivesRestart(t *testing.T) {
 	inst := first.registerInstance(t, "c", 2048, 1000)
 	def := first.registerTaskDef(t, simpleDef("web", 10, 100, 0))
 	task := first.runTask(t, "c", def)
+	if _, err := first.ecs.TagResource(ctx(t), &ecs.TagResourceInput{ResourceArn: task.TaskArn, Tags: []types.Tag{tag("kept", "yes")}}); err != nil {
+		t.Fatal(err)
+	}
 	// Deliver and acknowledge the task so the restarted server does not send it again.
 	a := dialACS(t, first, "c", inst)
 	a.ack(a.payload(5 * time.Second))
@@ -30,6 +34,9 @@ func TestSnapshotSurvivesRestart(t *testing.T) {
 	got := second.describeTask(t, "c", aws.ToString(task.TaskArn))
 	if aws.ToString(got.ContainerInstanceArn) != inst || aws.ToString(got.TaskDefinitionArn) != def {
 		t.Fatalf("task after restart = %+v", got)
+	}
+	if tags := second.listTags(t, aws.ToString(task.TaskArn)); !sameTags(tags, "kept", "yes") {
+		t.Fatalf("task tags after restart = %v", tags)
 	}
 	if d, err := second.ecs.DescribeTaskDefinition(ctx(t), &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String("web")}); err != nil || d.TaskDefinition.Revision != 1 {
 		t.Fatalf("task definition after restart: %v", err)

@@ -1,8 +1,11 @@
 package controlplane_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -117,5 +120,146 @@ func TestRegisterPeerTaskDefinitions(t *testing.T) {
 		if status != 200 {
 			t.Errorf("%s: %d %s", f, status, body)
 		}
+	}
+}
+
+// DescribeTaskDefinition fills what ECS fills for members a definition leaves out, keeps what
+// it gives, and keeps members the control plane does not interpret.
+func TestDescribeTaskDefinitionDefaults(t *testing.T) {
+	e := newEnv(t, controlplane.Config{AllowUnsigned: true})
+	tests := []struct {
+		name      string
+		def       string
+		container string // the container check looks at
+		check     func(t *testing.T, c map[string]any)
+	}{
+		{"minimal bridge", `{"family":"min","containerDefinitions":[{"name":"a","image":"i","memory":50,
+			"portMappings":[{"containerPort":80},{"containerPort":53,"protocol":"udp","hostPort":5353}]}]}`, "a",
+			func(t *testing.T, c map[string]any) {
+				wantMember(t, c, "essential", true)
+				wantMember(t, c, "cpu", 0.0)
+				for _, l := range []string{"environment", "mountPoints", "volumesFrom", "systemControls"} {
+					wantMember(t, c, l, []any{})
+				}
+				pms := c["portMappings"].([]any)
+				wantMember(t, pms[0].(map[string]any), "protocol", "tcp")
+				wantMember(t, pms[0].(map[string]any), "hostPort", 0.0) // ephemeral in bridge mode
+				wantMember(t, pms[1].(map[string]any), "protocol", "udp")
+				wantMember(t, pms[1].(map[string]any), "hostPort", 5353.0)
+			}},
+		{"host mode", `{"family":"host","networkMode":"host","containerDefinitions":[{"name":"a","image":"i","memory":50,
+			"portMappings":[{"containerPort":8080}]}]}`, "a",
+			func(t *testing.T, c map[string]any) {
+				pm := c["portMappings"].([]any)[0].(map[string]any)
+				wantMember(t, pm, "hostPort", 8080.0)
+				wantMember(t, pm, "protocol", "tcp")
+			}},
+		{"awsvpc port range", `{"family":"range","networkMode":"awsvpc","containerDefinitions":[{"name":"a","image":"i","memory":50,
+			"portMappings":[{"containerPortRange":"9000-9010"}]}]}`, "a",
+			func(t *testing.T, c map[string]any) {
+				pm := c["portMappings"].([]any)[0].(map[string]any)
+				if _, ok := pm["hostPort"]; ok {
+					t.Errorf("hostPort set for a port range: %v", pm)
+				}
+				wantMember(t, pm, "protocol", "tcp")
+			}},
+		{"given values kept", `{"family":"given","containerDefinitions":[{"name":"a","image":"i","memory":50,"cpu":128,
+			"essential":false,"environment":[{"name":"A","value":"1"}],"restartPolicy":{"enabled":true}},
+			{"name":"b","image":"i","memory":50}]}`, "a",
+			func(t *testing.T, c map[string]any) {
+				wantMember(t, c, "essential", false)
+				wantMember(t, c, "cpu", 128.0)
+				wantMember(t, c, "environment", []any{map[string]any{"name": "A", "value": "1"}})
+				wantMember(t, c, "restartPolicy", map[string]any{"enabled": true}) // not interpreted, kept
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if status, body := rawCall(t, e, "RegisterTaskDefinition", []byte(tc.def)); status != 200 {
+				t.Fatalf("register: %d %s", status, body)
+			}
+			var probe struct {
+				Family string `json:"family"`
+			}
+			_ = json.Unmarshal([]byte(tc.def), &probe)
+			status, body := rawCall(t, e, "DescribeTaskDefinition", []byte(`{"taskDefinition":"`+probe.Family+`"}`))
+			if status != 200 {
+				t.Fatalf("describe: %d %s", status, body)
+			}
+			var out struct {
+				TaskDefinition struct {
+					ContainerDefinitions []map[string]any `json:"containerDefinitions"`
+				} `json:"taskDefinition"`
+			}
+			if err := json.Unmarshal([]byte(body), &out); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range out.TaskDefinition.ContainerDefinitions {
+				if c["name"] == tc.container {
+					tc.check(t, c)
+					return
+				}
+			}
+			t.Fatalf("no container %s in %s", tc.container, body)
+		})
+	}
+
+	// The SDK reads the same answer: the container is essential, the port is tcp.
+	e.registerTaskDef(t, simpleDef("sdk", 0, 10, 8080))
+	d, err := e.ecs.DescribeTaskDefinition(ctx(t), &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String("sdk")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := d.TaskDefinition.ContainerDefinitions[0]
+	if !aws.ToBool(c.Essential) || c.PortMappings[0].Protocol != types.TransportProtocolTcp || c.Environment == nil || c.MountPoints == nil {
+		t.Fatalf("container = %+v", c)
+	}
+}
+
+func wantMember(t *testing.T, m map[string]any, key string, want any) {
+	t.Helper()
+	got, ok := m[key]
+	if !ok || !reflect.DeepEqual(got, want) {
+		t.Errorf("%s = %#v (present %v), want %#v", key, got, ok, want)
+	}
+}
+
+func TestListTaskDefinitionFamiliesStatus(t *testing.T) {
+	e := newEnv(t, controlplane.Config{})
+	e.registerTaskDef(t, simpleDef("active", 0, 10, 0))
+	e.registerTaskDef(t, simpleDef("mixed", 0, 10, 0))
+	e.registerTaskDef(t, simpleDef("mixed", 0, 10, 0))
+	e.registerTaskDef(t, simpleDef("gone", 0, 10, 0))
+	for _, ref := range []string{"mixed:1", "gone:1"} {
+		if _, err := e.ecs.DeregisterTaskDefinition(ctx(t), &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(ref)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name   string
+		status types.TaskDefinitionFamilyStatus
+		prefix string
+		want   []string
+	}{
+		{"default lists ACTIVE and INACTIVE", "", "", []string{"active", "gone", "mixed"}},
+		{"ALL", types.TaskDefinitionFamilyStatusAll, "", []string{"active", "gone", "mixed"}},
+		{"ACTIVE: some revision active", types.TaskDefinitionFamilyStatusActive, "", []string{"active", "mixed"}},
+		{"INACTIVE: no revision active", types.TaskDefinitionFamilyStatusInactive, "", []string{"gone"}},
+		{"default with a prefix", "", "g", []string{"gone"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := &ecs.ListTaskDefinitionFamiliesInput{Status: tc.status}
+			if tc.prefix != "" {
+				in.FamilyPrefix = aws.String(tc.prefix)
+			}
+			out, err := e.ecs.ListTaskDefinitionFamilies(ctx(t), in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(out.Families, tc.want) {
+				t.Fatalf("families = %v, want %v", out.Families, tc.want)
+			}
+		})
 	}
 }

@@ -21,6 +21,7 @@ const (
 	CodeSerialization                 = "SerializationException"
 	CodeThrottling                    = "ThrottlingException"
 	CodeInactiveInstance              = "InactiveInstanceException"
+	CodeResourceNotFound              = "ResourceNotFoundException"
 	MessageClusterNotFound            = "Cluster not found."
 	MessageInvalidSignature           = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
 	MessageUnrecognizedClient         = "The security token included in the request is invalid."

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/ecs-agent/ecs-agent/controlplane/awserr"
@@ -13,24 +14,29 @@ type ClusterStats struct {
 	PendingTasks        int
 }
 
-// CreateCluster creates (or reactivates) a cluster; creating an ACTIVE one returns it.
-func (s *Store) CreateCluster(name string) (Cluster, error) {
+// CreateCluster creates (or reactivates) a cluster with the given tags. Creating an ACTIVE
+// one returns it unchanged, tags included: CreateCluster is idempotent, and changing the tags
+// of an existing cluster is TagResource's job.
+func (s *Store) CreateCluster(name string, tags []Tag) (Cluster, error) {
 	if name == "" {
 		name = "default"
 	}
 	if !validName(name) {
 		return Cluster{}, awserr.InvalidParameter("Cluster name can only contain letters, numbers, hyphens and underscores, up to 255 characters.")
 	}
+	if err := ValidateTags(tags); err != nil {
+		return Cluster{}, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	arn := s.ClusterArn(name)
 	c := s.clusters[arn]
 	if c != nil && c.Status == StatusActive {
-		return *c, nil
+		return clone(*c), nil
 	}
-	c = &Cluster{Name: name, Arn: arn, Status: StatusActive, CreatedAt: s.now()}
+	c = &Cluster{Name: name, Arn: arn, Status: StatusActive, CreatedAt: s.now(), Tags: slices.Clone(tags)}
 	s.clusters[arn] = c
-	return *c, s.saveLocked()
+	return clone(*c), s.saveLocked()
 }
 
 func validName(name string) bool {
@@ -62,7 +68,7 @@ func (s *Store) DescribeClusters(refs []string) ([]Cluster, []ClusterStats, []Fa
 			failures = append(failures, Failure{Arn: s.ClusterArn(clusterNameOf(ref)), Reason: "MISSING"})
 			continue
 		}
-		out = append(out, *c)
+		out = append(out, clone(*c))
 		stats = append(stats, s.clusterStatsLocked(c.Arn))
 	}
 	return out, stats, failures
@@ -120,5 +126,6 @@ func (s *Store) DeleteCluster(ref string) (Cluster, error) {
 		return Cluster{}, awserr.New(awserr.CodeClusterContainsTasks, 400, "The Cluster cannot be deleted while Tasks are active.")
 	}
 	c.Status = StatusInactive
-	return *c, s.saveLocked()
+	c.Tags = nil // the tags of a deleted resource are deleted with it (TagResource's documentation)
+	return clone(*c), s.saveLocked()
 }

@@ -2,6 +2,7 @@ package state
 
 import (
 	"encoding/json"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,13 +19,16 @@ type Registration struct {
 	Attributes    []Attribute
 	Resources     []Resource
 	VersionInfo   json.RawMessage
-	Tags          json.RawMessage
+	Tags          []Tag  // replace the instance's tags when given
 	Zone          string // availability zone to report
 }
 
 // RegisterInstance registers (or re-registers) a container instance and returns it with
 // every sent attribute plus ecs.availability-zone.
 func (s *Store) RegisterInstance(r Registration) (Instance, error) {
+	if err := ValidateTags(r.Tags); err != nil {
+		return Instance{}, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, err := s.activeClusterLocked(r.Cluster, awserr.ClusterNotFoundClient())
@@ -67,7 +71,7 @@ func (s *Store) RegisterInstance(r Registration) (Instance, error) {
 	inst.Registered = r.Resources
 	inst.VersionInfo = r.VersionInfo
 	if len(r.Tags) > 0 {
-		inst.Tags = r.Tags
+		inst.Tags = slices.Clone(r.Tags)
 	}
 	inst.Version++
 	return clone(*inst), s.saveLocked()

@@ -32,6 +32,7 @@ type Cluster struct {
 	Arn       string    `json:"arn"`
 	Status    string    `json:"status"`
 	CreatedAt time.Time `json:"createdAt"`
+	Tags      []Tag     `json:"tags,omitempty"`
 }
 
 // Attribute is a container-instance attribute.
@@ -64,7 +65,7 @@ type Instance struct {
 	Version        int64           `json:"version"`
 	AgentConnected bool            `json:"agentConnected"`
 	VersionInfo    json.RawMessage `json:"versionInfo,omitempty"`
-	Tags           json.RawMessage `json:"tags,omitempty"`
+	Tags           []Tag           `json:"tags,omitempty"`
 	// SeqNum is the last payload sequence number sent to this instance.
 	SeqNum int64 `json:"seqNum"`
 }
@@ -81,7 +82,7 @@ type TaskDefinition struct {
 	// Raw is the registration input without tags, described back verbatim so members the
 	// control plane does not interpret survive a round trip.
 	Raw  json.RawMessage `json:"raw"`
-	Tags json.RawMessage `json:"tags,omitempty"`
+	Tags []Tag           `json:"tags,omitempty"`
 }
 
 // NetworkBinding is a published port reported by the agent.
@@ -131,6 +132,7 @@ type Task struct {
 	StoppedReason     string               `json:"stoppedReason,omitempty"`
 	StopCode          string               `json:"stopCode,omitempty"`
 	StopRequested     bool                 `json:"stopRequested,omitempty"`
+	Tags              []Tag                `json:"tags,omitempty"`
 	// Delivered is the desired status the agent has acknowledged ("" before the first
 	// ack); EverSent says whether the task was in any payload at all.
 	Delivered string `json:"delivered,omitempty"`

@@ -14,7 +14,7 @@ func newTestStore(t *testing.T) (*Store, Instance, TaskDefinition) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateCluster("c"); err != nil {
+	if _, err := s.CreateCluster("c", nil); err != nil {
 		t.Fatal(err)
 	}
 	inst, err := s.RegisterInstance(Registration{Cluster: "c", Zone: "us-west-2a", Resources: []Resource{

@@ -24,7 +24,15 @@ func (s *Store) RegisterTaskDefinition(raw json.RawMessage) (TaskDefinition, err
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		return TaskDefinition{}, awserr.Client("Invalid task definition: %v", err)
 	}
-	tags := fields["tags"]
+	var tags []Tag
+	if raw := fields["tags"]; len(raw) > 0 {
+		if err := json.Unmarshal(raw, &tags); err != nil {
+			return TaskDefinition{}, awserr.Client("Invalid tags: %v", err)
+		}
+		if err := ValidateTags(tags); err != nil {
+			return TaskDefinition{}, err
+		}
+	}
 	delete(fields, "tags")
 	kept, _ := json.Marshal(fields)
 
@@ -134,10 +142,12 @@ func (s *Store) ListTaskDefinitions(familyPrefix, status string, desc bool) []st
 }
 
 // ListTaskDefinitionFamilies lists families by prefix: ACTIVE (some revision active),
-// INACTIVE (none active) or ALL.
+// INACTIVE (none active) or ALL. No status means ALL: "By default, both ACTIVE and INACTIVE
+// task definition families are listed" (the API reference), unlike ListTaskDefinitions,
+// whose default is ACTIVE.
 func (s *Store) ListTaskDefinitionFamilies(familyPrefix, status string) []string {
 	if status == "" {
-		status = StatusActive
+		status = "ALL"
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,9 +1,9 @@
 package state
 
 import (
-	"time"
-
+	"slices"
 	"sort"
+	"time"
 
 	"github.com/ecs-agent/ecs-agent/controlplane/awserr"
 	"github.com/ecs-agent/ecs-agent/controlplane/placement"
@@ -26,6 +26,10 @@ type RunInput struct {
 	StartedBy      string
 	Group          string
 	Overrides      taskdef.Overrides
+	Tags           []Tag
+	// PropagateTags is "TASK_DEFINITION" to copy the task definition's tags to the tasks
+	// (Tags given win on the same key); "", "NONE" or "SERVICE" (no services here) copy none.
+	PropagateTags string
 }
 
 // RunTask places Count tasks on ACTIVE instances of the cluster. Tasks that fit nowhere
@@ -40,7 +44,7 @@ func (s *Store) RunTask(in RunInput) ([]Task, []Failure, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, td, err := s.runPrologueLocked(in)
+	c, td, err := s.runPrologueLocked(&in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -85,7 +89,7 @@ func (s *Store) StartTask(in RunInput) ([]Task, []Failure, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, td, err := s.runPrologueLocked(in)
+	c, td, err := s.runPrologueLocked(&in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -115,9 +119,19 @@ func (s *Store) StartTask(in RunInput) ([]Task, []Failure, error) {
 	return tasks, failures, s.saveLocked()
 }
 
-func (s *Store) runPrologueLocked(in RunInput) (*Cluster, *TaskDefinition, error) {
+// runPrologueLocked checks a RunTask/StartTask request and resolves its cluster and task
+// definition; it replaces in.Tags with the tags the new tasks get.
+func (s *Store) runPrologueLocked(in *RunInput) (*Cluster, *TaskDefinition, error) {
 	if len(in.StartedBy) > MaxStartedBy {
 		return nil, nil, awserr.InvalidParameter("startedBy must be at most %d characters.", MaxStartedBy)
+	}
+	switch in.PropagateTags {
+	case "", "NONE", "SERVICE", "TASK_DEFINITION":
+	default:
+		return nil, nil, awserr.InvalidParameter("Invalid propagateTags %q.", in.PropagateTags)
+	}
+	if err := ValidateTags(in.Tags); err != nil {
+		return nil, nil, err
 	}
 	c, err := s.activeClusterLocked(in.Cluster, awserr.ClusterNotFound())
 	if err != nil {
@@ -135,6 +149,13 @@ func (s *Store) runPrologueLocked(in RunInput) (*Cluster, *TaskDefinition, error
 	}
 	if err := taskdef.ValidateOverrides(td.Def, in.Overrides); err != nil {
 		return nil, nil, err
+	}
+	if in.PropagateTags == "TASK_DEFINITION" {
+		tags, err := mergeTags(td.Tags, in.Tags)
+		if err != nil {
+			return nil, nil, err
+		}
+		in.Tags = tags
 	}
 	return c, td, nil
 }
@@ -157,6 +178,7 @@ func (s *Store) newTaskLocked(c *Cluster, td *TaskDefinition, instanceArn string
 		StartedBy:         in.StartedBy,
 		Group:             group,
 		Overrides:         in.Overrides,
+		Tags:              slices.Clone(in.Tags),
 		Holds:             req,
 		Held:              true,
 		Version:           1,
