@@ -3,6 +3,7 @@
 #   make gobuild        every binary into ./out (the all-in-one as ./out/amazon-ecs-agent)
 #   make static         the same, statically linked (CGO_ENABLED=0), for FROM-scratch images
 #   make test           unit, component, conformance and end-to-end tests (needs Docker)
+#   make test-in-docker the end-to-end test against the compose pod
 #   make run            the control plane and the agent on this machine
 #   make clean          remove ./out and test images
 
@@ -18,7 +19,7 @@ TEST_IMAGE ?= ecs-agent-test/busybox:latest
 CP_LISTEN ?= 127.0.0.1:51700
 RUN_DIR   ?= $(CURDIR)/.run
 
-.PHONY: all gobuild static test test-unit test-conformance test-e2e test-image \
+.PHONY: all gobuild static test test-unit test-conformance test-e2e test-in-docker test-image \
         run run-controlplane clean vet
 
 all: gobuild
@@ -58,6 +59,12 @@ test-e2e: gobuild test-image
 		exit $${PIPESTATUS[0]}
 
 test: test-image test-unit test-conformance test-e2e
+
+# End-to-end test of the compose pod: the agent image, five processes and the control
+# plane as containers on the host network (needs 127.0.0.1:4222, 51678, 51680, 51700 free).
+test-in-docker: static test-image
+	docker build -q -f deploy/Dockerfile -t ecs-agent:local .
+	ECS_E2E_COMPOSE=1 $(GO) test -count=1 -timeout 15m -v -run TestCompose ./e2e/
 
 # Runs the local control plane and the all-in-one agent against it, in the foreground.
 run: gobuild test-image
