@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/ecs-agent/ecs-agent/controlplane/awserr"
+	"github.com/ecs-agent/ecs-agent/controlplane/query"
 	"github.com/ecs-agent/ecs-agent/controlplane/state"
 )
 
@@ -103,16 +105,25 @@ func (s *Server) listContainerInstances(_ *http.Request, body []byte) (any, erro
 		pageInput
 		Cluster string `json:"cluster"`
 		Status  string `json:"status"`
+		Filter  string `json:"filter"`
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
+	}
+	var filter *query.Query
+	if strings.TrimSpace(in.Filter) != "" {
+		q, err := query.Parse(in.Filter)
+		if err != nil {
+			return nil, awserr.InvalidParameter("Invalid filter: %v", err)
+		}
+		filter = q
 	}
 	switch in.Status {
 	case "", state.StatusActive, state.StatusDraining, state.StatusInactive, "REGISTERING", "DEREGISTERING", "REGISTRATION_FAILED":
 	default:
 		return nil, awserr.InvalidParameter("Invalid status %q.", in.Status)
 	}
-	arns, err := s.store.ListInstances(in.Cluster, in.Status)
+	arns, err := s.store.ListInstances(in.Cluster, in.Status, filter)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,8 @@ type runTaskInput struct {
 	LaunchType         string            `json:"launchType"`
 	Tags               []state.Tag       `json:"tags"`
 	PropagateTags      string            `json:"propagateTags"`
+	// PlacementConstraints is a RunTask member only; StartTask ignores it (see the store).
+	PlacementConstraints []taskdef.PlacementConstraint `json:"placementConstraints"`
 }
 
 func (in runTaskInput) toState() state.RunInput {
@@ -32,6 +34,7 @@ func (in runTaskInput) toState() state.RunInput {
 		Instances:      in.ContainerInstances,
 		Tags:           in.Tags,
 		PropagateTags:  in.PropagateTags,
+		Constraints:    in.PlacementConstraints,
 	}
 	if in.Count != nil {
 		out.Count = *in.Count

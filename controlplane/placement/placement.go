@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"github.com/ecs-agent/ecs-agent/controlplane/query"
 	"github.com/ecs-agent/ecs-agent/controlplane/taskdef"
 )
 
@@ -19,6 +20,11 @@ type Candidate struct {
 	UsedTCP map[int64]bool // reserved and held TCP host ports
 	UsedUDP map[int64]bool // reserved and held UDP host ports
 	Tasks   int            // tasks currently held, to spread load
+	// Attributes are the instance's attributes, for memberOf expressions.
+	Attributes query.Attributes
+	// Placed counts the tasks of the current call already placed here, for
+	// distinctInstance; Take leaves it alone because it also replays held tasks.
+	Placed int
 }
 
 // Failure says why one candidate cannot take the task.
@@ -51,14 +57,18 @@ func Fits(req taskdef.Requirements, c Candidate) string {
 	return ""
 }
 
-// Choose returns the index of the candidate that takes the task — among those that fit,
-// the one holding the fewest tasks, then the earliest in the list — or -1 and one
-// failure per candidate.
-func Choose(req taskdef.Requirements, cands []Candidate) (int, []Failure) {
+// Choose returns the index of the candidate that takes the task — among those the rules
+// admit and that fit, the one holding the fewest tasks, then the earliest in the list —
+// or -1 and one failure per candidate, a constraint's reason before a resource's.
+func Choose(req taskdef.Requirements, rules Rules, cands []Candidate) (int, []Failure) {
 	best := -1
 	var failures []Failure
 	for i, c := range cands {
-		if reason := Fits(req, c); reason != "" {
+		reason := rules.Admits(c)
+		if reason == "" {
+			reason = Fits(req, c)
+		}
+		if reason != "" {
 			failures = append(failures, Failure{Arn: c.Arn, Reason: reason})
 			continue
 		}

@@ -32,7 +32,7 @@ func TestChoose(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, fails := Choose(tc.req, tc.cands)
+			got, fails := Choose(tc.req, Rules{}, tc.cands)
 			if got != tc.want || len(fails) != len(tc.failures) {
 				t.Fatalf("Choose = %d %+v", got, fails)
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ecs-agent/ecs-agent/controlplane/awserr"
 	"github.com/ecs-agent/ecs-agent/controlplane/placement"
+	"github.com/ecs-agent/ecs-agent/controlplane/query"
 )
 
 // Registration is the RegisterContainerInstance input the store uses.
@@ -217,7 +218,7 @@ func portList(ports map[int64]bool) []string {
 
 // candidateLocked computes what is left of an instance after the tasks it holds.
 func (s *Store) candidateLocked(inst *Instance) placement.Candidate {
-	c := placement.Candidate{Arn: inst.Arn, UsedTCP: map[int64]bool{}, UsedUDP: map[int64]bool{}}
+	c := placement.Candidate{Arn: inst.Arn, UsedTCP: map[int64]bool{}, UsedUDP: map[int64]bool{}, Attributes: queryAttributes(inst)}
 	for _, r := range inst.Registered {
 		switch r.Name {
 		case "CPU":
@@ -246,8 +247,23 @@ func (s *Store) candidateLocked(inst *Instance) placement.Candidate {
 	return c
 }
 
-// ListInstances lists instance ARNs of a cluster, optionally by status.
-func (s *Store) ListInstances(cluster, status string) ([]string, error) {
+// queryAttributes are what cluster queries see of an instance: every attribute it holds,
+// the registered ones and ecs.availability-zone that RegisterInstance adds.
+func queryAttributes(inst *Instance) query.Attributes {
+	out := make(query.Attributes, len(inst.Attributes))
+	for _, a := range inst.Attributes {
+		v := ""
+		if a.Value != nil {
+			v = *a.Value
+		}
+		out[a.Name] = v
+	}
+	return out
+}
+
+// ListInstances lists instance ARNs of a cluster, optionally by status, and those that
+// match filter (nil matches all).
+func (s *Store) ListInstances(cluster, status string, filter *query.Query) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, err := s.activeClusterLocked(cluster, awserr.ClusterNotFound())
@@ -260,6 +276,9 @@ func (s *Store) ListInstances(cluster, status string) ([]string, error) {
 			continue
 		}
 		if status == "" && i.Status == StatusInactive || status != "" && i.Status != status {
+			continue
+		}
+		if !filter.Match(queryAttributes(i)) {
 			continue
 		}
 		out = append(out, i.Arn)

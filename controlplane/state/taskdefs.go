@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ecs-agent/ecs-agent/controlplane/awserr"
+	"github.com/ecs-agent/ecs-agent/controlplane/placement"
 	"github.com/ecs-agent/ecs-agent/controlplane/taskdef"
 )
 
@@ -19,6 +20,9 @@ func (s *Store) RegisterTaskDefinition(raw json.RawMessage) (TaskDefinition, err
 	}
 	if err := taskdef.Validate(def); err != nil {
 		return TaskDefinition{}, err
+	}
+	if err := placement.CheckDefinition(def.PlacementConstraints); err != nil {
+		return TaskDefinition{}, awserr.InvalidParameter("%v", err)
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil {

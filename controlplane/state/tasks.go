@@ -30,10 +30,14 @@ type RunInput struct {
 	// PropagateTags is "TASK_DEFINITION" to copy the task definition's tags to the tasks
 	// (Tags given win on the same key); "", "NONE" or "SERVICE" (no services here) copy none.
 	PropagateTags string
+	// Constraints are the request's placement constraints (RunTask only: the model gives
+	// StartTask none); the task definition's apply as well.
+	Constraints []taskdef.PlacementConstraint
 }
 
-// RunTask places Count tasks on ACTIVE instances of the cluster. Tasks that fit nowhere
-// become failures, not an error, and so does a cluster with no instance.
+// RunTask places Count tasks on ACTIVE instances of the cluster that satisfy the placement
+// constraints. Tasks that fit nowhere become failures, not an error, and so does a cluster
+// with no instance.
 func (s *Store) RunTask(in RunInput) ([]Task, []Failure, error) {
 	count := in.Count
 	if count == 0 {
@@ -44,7 +48,7 @@ func (s *Store) RunTask(in RunInput) ([]Task, []Failure, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, td, err := s.runPrologueLocked(&in)
+	c, td, rules, err := s.runPrologueLocked(&in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -62,7 +66,7 @@ func (s *Store) RunTask(in RunInput) ([]Task, []Failure, error) {
 	}
 	seen := map[Failure]bool{}
 	for n := 0; n < count; n++ {
-		i, fails := placement.Choose(req, cands)
+		i, fails := placement.Choose(req, rules, cands)
 		if i < 0 {
 			for _, f := range fails {
 				ff := Failure{Arn: f.Arn, Reason: f.Reason}
@@ -74,6 +78,7 @@ func (s *Store) RunTask(in RunInput) ([]Task, []Failure, error) {
 			continue
 		}
 		placement.Take(&cands[i], req)
+		cands[i].Placed++
 		tasks = append(tasks, s.newTaskLocked(c, td, cands[i].Arn, in, req))
 	}
 	if len(tasks) == 0 {
@@ -82,14 +87,16 @@ func (s *Store) RunTask(in RunInput) ([]Task, []Failure, error) {
 	return tasks, failures, s.saveLocked()
 }
 
-// StartTask places one task on each named instance.
+// StartTask places one task on each named instance; an instance the task definition's
+// memberOf constraints exclude becomes a MemberOf failure.
 func (s *Store) StartTask(in RunInput) ([]Task, []Failure, error) {
 	if len(in.Instances) < 1 || len(in.Instances) > MaxRunCount {
 		return nil, nil, awserr.InvalidParameter("containerInstances must name between 1 and %d instances.", MaxRunCount)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, td, err := s.runPrologueLocked(&in)
+	in.Constraints = nil
+	c, td, rules, err := s.runPrologueLocked(&in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -107,7 +114,11 @@ func (s *Store) StartTask(in RunInput) ([]Task, []Failure, error) {
 			continue
 		}
 		cand := s.candidateLocked(inst)
-		if reason := placement.Fits(req, cand); reason != "" {
+		reason := rules.Admits(cand)
+		if reason == "" {
+			reason = placement.Fits(req, cand)
+		}
+		if reason != "" {
 			failures = append(failures, Failure{Arn: inst.Arn, Reason: reason})
 			continue
 		}
@@ -119,9 +130,22 @@ func (s *Store) StartTask(in RunInput) ([]Task, []Failure, error) {
 	return tasks, failures, s.saveLocked()
 }
 
-// runPrologueLocked checks a RunTask/StartTask request and resolves its cluster and task
-// definition; it replaces in.Tags with the tags the new tasks get.
-func (s *Store) runPrologueLocked(in *RunInput) (*Cluster, *TaskDefinition, error) {
+// runPrologueLocked checks a RunTask/StartTask request and resolves its cluster, task
+// definition and placement rules; it replaces in.Tags with the tags the new tasks get.
+func (s *Store) runPrologueLocked(in *RunInput) (*Cluster, *TaskDefinition, placement.Rules, error) {
+	c, td, err := s.resolveRunLocked(in)
+	if err != nil {
+		return nil, nil, placement.Rules{}, err
+	}
+	rules, err := placement.Compile(td.Def.PlacementConstraints, in.Constraints)
+	if err != nil {
+		return nil, nil, placement.Rules{}, awserr.InvalidParameter("%v", err)
+	}
+	return c, td, rules, nil
+}
+
+// resolveRunLocked is the part of runPrologueLocked before the constraints.
+func (s *Store) resolveRunLocked(in *RunInput) (*Cluster, *TaskDefinition, error) {
 	if len(in.StartedBy) > MaxStartedBy {
 		return nil, nil, awserr.InvalidParameter("startedBy must be at most %d characters.", MaxStartedBy)
 	}

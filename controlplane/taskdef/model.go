@@ -14,6 +14,14 @@ type Definition struct {
 	TaskRoleArn             string                `json:"taskRoleArn,omitempty"`
 	ExecutionRoleArn        string                `json:"executionRoleArn,omitempty"`
 	RequiresCompatibilities []string              `json:"requiresCompatibilities,omitempty"`
+	PlacementConstraints    []PlacementConstraint `json:"placementConstraints,omitempty"`
+}
+
+// PlacementConstraint is a placement constraint of a task definition or a RunTask
+// request; the placement package checks and evaluates it.
+type PlacementConstraint struct {
+	Type       string `json:"type"`
+	Expression string `json:"expression,omitempty"`
 }
 
 // ContainerDefinition is one container of a task definition.
