@@ -167,3 +167,45 @@ func TestFiveProcesses(t *testing.T) {
 		t.Fatalf("after StopTask docker shows %+v", final)
 	}
 }
+
+// TestAgentRestart kills the all-in-one agent with SIGKILL while a task runs and starts
+// it again on the same data directory: the instance keeps its ARN (no second
+// registration), the container keeps running untouched, and the task still stops.
+func TestAgentRestart(t *testing.T) {
+	requireDocker(t)
+	cpURL, cp := controlPlane(t)
+	c := ecsClient(cpURL)
+	env := newAgentEnv(t, cpURL)
+	t.Cleanup(func() { removeClusterContainers(env.Cluster) })
+	ctx := context.Background()
+	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: &env.Cluster}); err != nil {
+		t.Fatalf("CreateCluster: %v", err)
+	}
+	agent := startProc(t, "amazon-ecs-agent", binary(t, "amazon-ecs-agent"), env.vars())
+	instance := waitInstance(t, c, env.Cluster, agent, cp)
+	arn := runTask(t, c, env.Cluster, sleepTaskDef(t, c, "e2e-agent-restart"))
+	waitTaskStatus(t, c, env.Cluster, arn, "RUNNING", time.Minute, agent, cp)
+	before := dockerTaskContainers(t, arn)
+
+	agent.kill()
+	agent = startProc(t, "amazon-ecs-agent-2", binary(t, "amazon-ecs-agent"), env.vars())
+	if again := waitInstance(t, c, env.Cluster, agent, cp); again != instance {
+		t.Fatalf("after the restart the instance is %s, want %s", again, instance)
+	}
+	l, err := c.ListContainerInstances(ctx, &ecs.ListContainerInstancesInput{Cluster: &env.Cluster})
+	if err != nil || len(l.ContainerInstanceArns) != 1 {
+		t.Fatalf("cluster lists %v (%v), want the one instance", l.ContainerInstanceArns, err)
+	}
+	time.Sleep(3 * time.Second)
+	after := dockerTaskContainers(t, arn)
+	if len(before) != 1 || len(after) != 1 || after[0].ID != before[0].ID || !after[0].Running {
+		t.Fatalf("containers before %+v, after %+v", before, after)
+	}
+	if s := aws.ToString(describeTask(t, c, env.Cluster, arn).LastStatus); s != "RUNNING" {
+		t.Fatalf("after the restart the task is %s", s)
+	}
+	if _, err := c.StopTask(ctx, &ecs.StopTaskInput{Cluster: &env.Cluster, Task: &arn}); err != nil {
+		t.Fatalf("StopTask: %v", err)
+	}
+	waitTaskStatus(t, c, env.Cluster, arn, "STOPPED", time.Minute, agent, cp)
+}
