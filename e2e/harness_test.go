@@ -154,12 +154,12 @@ func (p *proc) tail(n int) string {
 }
 
 // controlPlane starts ecs-controlplane on a free loopback port and returns its URL.
-func controlPlane(t *testing.T) (string, *proc) {
+func controlPlane(t *testing.T, extraArgs ...string) (string, *proc) {
 	t.Helper()
 	port := freePort(t)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	p := startProc(t, "controlplane", binary(t, "ecs-controlplane"), nil,
-		"--listen", addr, "--snapshot", filepath.Join(t.TempDir(), "controlplane.json"))
+	args := append([]string{"--listen", addr, "--snapshot", filepath.Join(t.TempDir(), "controlplane.json")}, extraArgs...)
+	p := startProc(t, "controlplane", binary(t, "ecs-controlplane"), nil, args...)
 	url := "http://" + addr
 	waitFor(t, 15*time.Second, "control plane to listen", func() (bool, string) {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
