@@ -179,9 +179,18 @@ func TestStopViaDesired(t *testing.T) {
 			t.Fatalf("container = %+v", c)
 		}
 	}
-	rec, err := e.record(s.Arn)
-	if err != nil || rec.KnownStatus != bus.StatusStopped || rec.SentStatus != bus.StatusStopped || rec.ReportSeq != 2 {
-		t.Fatalf("record = %+v, %v", rec, err)
+	// The report is published before the record is stored (so that a crash in between
+	// re-sends it under the same ID): the record catches up a moment later.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		rec, err := e.record(s.Arn)
+		if err == nil && rec.KnownStatus == bus.StatusStopped && rec.SentStatus == bus.StatusStopped && rec.ReportSeq == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("record = %+v, %v", rec, err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
