@@ -21,6 +21,11 @@ type Config struct {
 	BackendHost     string // ECS_BACKEND_HOST; empty means the SDK's regional endpoint
 	SkipTLSVerify   bool   // -k
 
+	// NoCheckpoint is ECS_CHECKPOINT=false: the stored registration is not reused, so
+	// every start registers a new container instance, as the real agent does without
+	// its state file.
+	NoCheckpoint bool
+
 	ReservedPorts    []int             // ECS_RESERVED_PORTS
 	ReservedPortsUDP []int             // ECS_RESERVED_PORTS_UDP
 	ReservedMemory   int64             // ECS_RESERVED_MEMORY, MiB
@@ -142,6 +147,7 @@ func ConfigFrom(c config.Config) Config {
 		SessionToken:       c.SessionToken,
 		BackendHost:        c.BackendHost,
 		SkipTLSVerify:      c.SkipTLSVerify,
+		NoCheckpoint:       !c.Checkpoint,
 		ReservedPorts:      c.ReservedPorts,
 		ReservedPortsUDP:   c.ReservedPortsUDP,
 		ReservedMemory:     c.ReservedMemory,

@@ -41,7 +41,10 @@ func (s *Service) register(ctx context.Context) (bus.Registration, error) {
 	if err != nil {
 		return bus.Registration{}, fmt.Errorf("reading the stored registration: %w", err)
 	}
-	again := found && prev.ContainerInstanceArn != "" && prev.Cluster == s.cfg.Cluster
+	again := found && prev.ContainerInstanceArn != "" && prev.Cluster == s.cfg.Cluster && !s.cfg.NoCheckpoint
+	if found && s.cfg.NoCheckpoint && prev.ContainerInstanceArn != "" {
+		s.log.Info().Msg("ECS_CHECKPOINT is false; registering as a new instance")
+	}
 	if found && !again && prev.ContainerInstanceArn != "" {
 		s.log.Info().Str("stored_cluster", prev.Cluster).Msg("stored registration is for another cluster; registering as a new instance")
 	}

@@ -287,13 +287,16 @@ func TestReregistrationKeepsARN(t *testing.T) {
 	for _, tc := range []struct {
 		name          string
 		storedCluster string
+		noCheckpoint  bool
 		wantARN       string // sent in the request; "" = none
 	}{
-		{"same cluster", "test", stored},
-		{"other cluster", "elsewhere", ""},
+		{"same cluster", "test", false, stored},
+		{"other cluster", "elsewhere", false, ""},
+		{"checkpoint off", "test", true, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, "test")
+			h.cfg.NoCheckpoint = tc.noCheckpoint
 			kv, err := bus.EnsureBucket(context.Background(), h.js, bus.BucketInstance)
 			if err != nil {
 				t.Fatal(err)
