@@ -14,15 +14,9 @@ import (
 // simple-exit task ends STOPPED with exit code 42; a sleep task runs with the five
 // labels, shows in introspection, and stops on StopTask.
 func TestAllInOne(t *testing.T) {
-	requireDocker(t)
-	cpURL, cp := controlPlane(t)
-	c := ecsClient(cpURL)
-	env := newAgentEnv(t, cpURL)
-	t.Cleanup(func() { removeClusterContainers(env.Cluster) })
+	b := newBackend(t)
+	c, env, cp := b.ECS, b.Env, b.CP
 	ctx := context.Background()
-	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: &env.Cluster}); err != nil {
-		t.Fatalf("CreateCluster: %v", err)
-	}
 	agent := startProc(t, "amazon-ecs-agent", binary(t, "amazon-ecs-agent"), env.vars())
 	instance := waitInstance(t, c, env.Cluster, agent, cp)
 	t.Logf("instance %s registered", instance)
@@ -112,15 +106,9 @@ func TestAllInOne(t *testing.T) {
 // processes, then kills the scheduler with SIGKILL while a task runs and starts it
 // again: the task stays RUNNING with the same single container, and still stops.
 func TestFiveProcesses(t *testing.T) {
-	requireDocker(t)
-	cpURL, cp := controlPlane(t)
-	c := ecsClient(cpURL)
-	env := newAgentEnv(t, cpURL)
-	t.Cleanup(func() { removeClusterContainers(env.Cluster) })
+	b := newBackend(t)
+	c, env, cp := b.ECS, b.Env, b.CP
 	ctx := context.Background()
-	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: &env.Cluster}); err != nil {
-		t.Fatalf("CreateCluster: %v", err)
-	}
 	vars := env.vars()
 	busP := startProc(t, "ecs-bus", binary(t, "ecs-bus"), vars)
 	dockerexec := startProc(t, "ecs-dockerexec", binary(t, "ecs-dockerexec"), vars)
@@ -172,15 +160,9 @@ func TestFiveProcesses(t *testing.T) {
 // it again on the same data directory: the instance keeps its ARN (no second
 // registration), the container keeps running untouched, and the task still stops.
 func TestAgentRestart(t *testing.T) {
-	requireDocker(t)
-	cpURL, cp := controlPlane(t)
-	c := ecsClient(cpURL)
-	env := newAgentEnv(t, cpURL)
-	t.Cleanup(func() { removeClusterContainers(env.Cluster) })
+	b := newBackend(t)
+	c, env, cp := b.ECS, b.Env, b.CP
 	ctx := context.Background()
-	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: &env.Cluster}); err != nil {
-		t.Fatalf("CreateCluster: %v", err)
-	}
 	agent := startProc(t, "amazon-ecs-agent", binary(t, "amazon-ecs-agent"), env.vars())
 	instance := waitInstance(t, c, env.Cluster, agent, cp)
 	arn := runTask(t, c, env.Cluster, sleepTaskDef(t, c, "e2e-agent-restart"))

@@ -35,15 +35,9 @@ func admin(t *testing.T, base, path string, body any) map[string]any {
 // socket. Every state change still arrives, no task is applied twice, and the agent
 // reconnects.
 func TestControlPlaneFaults(t *testing.T) {
-	requireDocker(t)
-	cpURL, cp := controlPlane(t, "--payload-retry", "1s")
-	c := ecsClient(cpURL)
-	env := newAgentEnv(t, cpURL)
-	t.Cleanup(func() { removeClusterContainers(env.Cluster) })
+	b := newBackend(t, "--payload-retry", "1s")
+	c, env, cp, cpURL := b.ECS, b.Env, b.CP, b.URL
 	ctx := context.Background()
-	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: &env.Cluster}); err != nil {
-		t.Fatalf("CreateCluster: %v", err)
-	}
 	agent := startProc(t, "amazon-ecs-agent", binary(t, "amazon-ecs-agent"), env.vars())
 	instance := waitInstance(t, c, env.Cluster, agent, cp)
 	exitDef := registerTaskDefFile(t, c, sharedTestdata(t, "simple-exit.taskdef.json"))

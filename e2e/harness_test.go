@@ -180,6 +180,28 @@ func ecsClient(url string) *ecs.Client {
 	})
 }
 
+// backend is a running control plane with a fresh cluster for one test's agent.
+type backend struct {
+	URL string
+	CP  *proc
+	ECS *ecs.Client
+	Env agentEnv
+}
+
+// newBackend starts the control plane (with extra flags), creates the test's cluster
+// and removes the cluster's containers when the test ends. It skips without Docker.
+func newBackend(t *testing.T, cpArgs ...string) backend {
+	t.Helper()
+	requireDocker(t)
+	url, cp := controlPlane(t, cpArgs...)
+	b := backend{URL: url, CP: cp, ECS: ecsClient(url), Env: newAgentEnv(t, url)}
+	t.Cleanup(func() { removeClusterContainers(b.Env.Cluster) })
+	if _, err := b.ECS.CreateCluster(context.Background(), &ecs.CreateClusterInput{ClusterName: &b.Env.Cluster}); err != nil {
+		t.Fatalf("CreateCluster: %v", err)
+	}
+	return b
+}
+
 // agentEnv is the environment of every agent process of one test instance.
 type agentEnv struct {
 	Cluster           string

@@ -52,15 +52,9 @@ func peerTaskDef(t *testing.T, name string) ecs.RegisterTaskDefinitionInput {
 // against the expectations shipped with them; then the failing pull and the static
 // host port.
 func TestPeerTaskDefinitions(t *testing.T) {
-	requireDocker(t)
-	cpURL, cp := controlPlane(t)
-	c := ecsClient(cpURL)
-	env := newAgentEnv(t, cpURL)
-	t.Cleanup(func() { removeClusterContainers(env.Cluster) })
+	b := newBackend(t)
+	c, env, cp := b.ECS, b.Env, b.CP
 	ctx := context.Background()
-	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: &env.Cluster}); err != nil {
-		t.Fatalf("CreateCluster: %v", err)
-	}
 	agent := startProc(t, "amazon-ecs-agent", binary(t, "amazon-ecs-agent"), env.vars())
 	waitInstance(t, c, env.Cluster, agent, cp)
 
