@@ -214,3 +214,23 @@ func TestStatusOrder(t *testing.T) {
 		t.Error("backend strings wrong")
 	}
 }
+
+func TestDockerEngineVersion(t *testing.T) {
+	b := bustest.Start(t)
+	client := b.Conn(t, "client")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := bus.DockerEngineVersion(ctx, client); err == nil {
+		t.Fatal("a version without any dockerexec running")
+	}
+	svc, err := micro.AddService(b.Conn(t, "svc"), micro.Config{Name: bus.DockerService, Version: "1.0.0",
+		Metadata: map[string]string{bus.MetadataDockerVersion: "20.10.24"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Stop()
+	v, err := bus.DockerEngineVersion(ctx, client)
+	if err != nil || v != "20.10.24" {
+		t.Fatalf("got %q, %v", v, err)
+	}
+}

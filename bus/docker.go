@@ -127,3 +127,7 @@ type ContainerState struct {
 	StartedAt       *time.Time        `json:"startedAt,omitempty"`
 	FinishedAt      *time.Time        `json:"finishedAt,omitempty"`
 }
+
+// MetadataDockerVersion is the key, in the dockerexec service's micro metadata
+// ($SRV.INFO), of the Docker engine's version: the session reports it to ACS.
+const MetadataDockerVersion = "docker_version"

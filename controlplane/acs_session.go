@@ -112,7 +112,13 @@ func (s *Server) serveACS(w http.ResponseWriter, r *http.Request, instanceArn st
 		old.close()
 	}
 	s.store.SetAgentConnected(instanceArn, true)
-	a.log.Info().Str("agent_version", r.URL.Query().Get("agentVersion")).Msg("ACS connected")
+	q := r.URL.Query()
+	if err := s.store.SetVersionInfo(instanceArn, state.VersionInfo{
+		AgentVersion: q.Get("agentVersion"), AgentHash: q.Get("agentHash"), DockerVersion: q.Get("dockerVersion"),
+	}); err != nil {
+		a.log.Warn().Err(err).Msg("saving the agent's versions")
+	}
+	a.log.Info().Str("agent_version", q.Get("agentVersion")).Str("docker_version", q.Get("dockerVersion")).Msg("ACS connected")
 	a.run()
 	s.mu.Lock()
 	current := s.sessions[instanceArn] == a

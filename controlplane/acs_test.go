@@ -344,3 +344,28 @@ func waitConnected(t *testing.T, e *env, cluster, inst string, want bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// The versions in the agent's ACS URL become the instance's versionInfo.
+func TestACSRecordsAgentVersions(t *testing.T) {
+	e := newEnv(t, controlplane.Config{})
+	e.createCluster(t, "c")
+	inst := e.registerInstance(t, "c", 2048, 2000)
+	dialACS(t, e, "c", inst)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		out, err := e.ecs.DescribeContainerInstances(ctx(t), &ecs.DescribeContainerInstancesInput{
+			Cluster: aws.String("c"), ContainerInstances: []string{inst}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := out.ContainerInstances[0].VersionInfo
+		if v != nil && aws.ToString(v.AgentVersion) == "1.105.1" && aws.ToString(v.AgentHash) == "a8b3e7d3" &&
+			aws.ToString(v.DockerVersion) == "DockerVersion: 25.0.3" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("versionInfo = %+v", v)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

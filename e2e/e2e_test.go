@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +22,25 @@ func TestAllInOne(t *testing.T) {
 	agent := startProc(t, "amazon-ecs-agent", binary(t, "amazon-ecs-agent"), env.vars())
 	instance := waitInstance(t, c, env.Cluster, agent, cp)
 	t.Logf("instance %s registered", instance)
+
+	t.Run("versions", func(t *testing.T) {
+		out, err := exec.Command("docker", "version", "--format", "{{.Server.Version}}").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := c.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{
+			Cluster: &env.Cluster, ContainerInstances: []string{instance}})
+		if err != nil || len(d.ContainerInstances) != 1 || d.ContainerInstances[0].VersionInfo == nil {
+			t.Fatalf("DescribeContainerInstances: %+v, %v", d, err)
+		}
+		v := d.ContainerInstances[0].VersionInfo
+		if want := "DockerVersion: " + strings.TrimSpace(string(out)); aws.ToString(v.DockerVersion) != want {
+			t.Errorf("dockerVersion %q, want %q", aws.ToString(v.DockerVersion), want)
+		}
+		if aws.ToString(v.AgentVersion) != "1.105.1" {
+			t.Errorf("agentVersion %q", aws.ToString(v.AgentVersion))
+		}
+	})
 
 	t.Run("simple-exit", func(t *testing.T) {
 		td := registerTaskDefFile(t, c, sharedTestdata(t, "simple-exit.taskdef.json"))

@@ -334,3 +334,44 @@ func (s *Store) SetAgentConnected(arn string, connected bool) {
 		i.AgentConnected = connected
 	}
 }
+
+// VersionInfo is what an agent says of itself when it connects (the ACS URL's
+// agentVersion, agentHash and dockerVersion), shown as the instance's versionInfo.
+type VersionInfo struct {
+	AgentVersion  string `json:"agentVersion,omitempty"`
+	AgentHash     string `json:"agentHash,omitempty"`
+	DockerVersion string `json:"dockerVersion,omitempty"`
+}
+
+// SetVersionInfo records the versions an instance's agent reported. Empty fields keep
+// what was known.
+func (s *Store) SetVersionInfo(arn string, v VersionInfo) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.instances[arn]
+	if i == nil {
+		return nil
+	}
+	var cur VersionInfo
+	if len(i.VersionInfo) > 0 {
+		_ = json.Unmarshal(i.VersionInfo, &cur)
+	}
+	if v.AgentVersion != "" {
+		cur.AgentVersion = v.AgentVersion
+	}
+	if v.AgentHash != "" {
+		cur.AgentHash = v.AgentHash
+	}
+	if v.DockerVersion != "" {
+		cur.DockerVersion = v.DockerVersion
+	}
+	raw, err := json.Marshal(cur)
+	if err != nil {
+		return err
+	}
+	if string(raw) == string(i.VersionInfo) {
+		return nil
+	}
+	i.VersionInfo = raw
+	return s.saveLocked()
+}

@@ -38,11 +38,18 @@ type EventSource interface {
 	ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error)
 }
 
+// Engine is the call that tells which engine dockerexec drives; the version goes
+// into the service's metadata for the session to report.
+type Engine interface {
+	ServerVersion(ctx context.Context) (types.Version, error)
+}
+
 // Docker is every Docker call dockerexec makes, and nothing more.
 type Docker interface {
 	Containers
 	Images
 	EventSource
+	Engine
 }
 
 var _ Docker = (*client.Client)(nil)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
@@ -76,6 +77,7 @@ func (s *Service) Run(ctx context.Context) error {
 		Name:        bus.DockerService,
 		Version:     config.Version,
 		Description: "runs task containers on the local Docker engine",
+		Metadata:    s.metadata(ctx),
 	})
 	if err != nil {
 		return fmt.Errorf("dockerexec: registering %s on the bus: %w", bus.DockerService, err)
@@ -258,3 +260,16 @@ func (r *detachedRequest) Data() []byte           { return r.data }
 func (r *detachedRequest) Headers() micro.Headers { return r.headers }
 func (r *detachedRequest) Subject() string        { return r.subject }
 func (r *detachedRequest) Reply() string          { return r.reply }
+
+// metadata is the service's micro metadata: the engine's version when the engine
+// answers within a few seconds (it is informational; requests work without it).
+func (s *Service) metadata(ctx context.Context) map[string]string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	v, err := s.docker.ServerVersion(ctx)
+	if err != nil {
+		s.log.Warn().Err(err).Msg("Docker engine version unknown")
+		return nil
+	}
+	return map[string]string{bus.MetadataDockerVersion: v.Version}
+}

@@ -368,3 +368,23 @@ func TestCreateRaceFoundByName(t *testing.T) {
 		t.Fatalf("%d containers, want 1", engine.Count())
 	}
 }
+
+// The service's info carries the engine's version, which the session reports to ACS.
+func TestServiceInfoCarriesDockerVersion(t *testing.T) {
+	h := startService(t, testConfig(), fakeEngine())
+	var v string
+	var err error
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		v, err = bus.DockerEngineVersion(ctx, h.nc)
+		cancel()
+		if err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil || v != "20.10.24" {
+		t.Fatalf("engine version %q, %v", v, err)
+	}
+}

@@ -85,7 +85,10 @@ type Timers struct {
 	// HandshakeTimeout bounds the websocket dial and upgrade; ReadDeadline bounds
 	// every read and write.
 	HandshakeTimeout time.Duration // 30 s
-	ReadDeadline     time.Duration // 3 min
+	// DockerVersionWait is how long the first ACS connection waits for dockerexec to
+	// tell the engine's version (sent as dockerVersion).
+	DockerVersionWait time.Duration // 5 s
+	ReadDeadline      time.Duration // 3 min
 	// APITimeout bounds one HTTP round trip to the ECS API.
 	APITimeout time.Duration // 42 s
 }
@@ -106,6 +109,7 @@ func DefaultTimers() Timers {
 		InactiveInstanceWait: time.Hour,
 		EndpointCacheTTL:     12 * time.Hour,
 		HandshakeTimeout:     30 * time.Second,
+		DockerVersionWait:    5 * time.Second,
 		ReadDeadline:         3 * time.Minute,
 		APITimeout:           42 * time.Second,
 	}
@@ -126,6 +130,7 @@ func (t Timers) withDefaults() Timers {
 		{&t.InactiveInstanceWait, &d.InactiveInstanceWait},
 		{&t.EndpointCacheTTL, &d.EndpointCacheTTL},
 		{&t.HandshakeTimeout, &d.HandshakeTimeout},
+		{&t.DockerVersionWait, &d.DockerVersionWait},
 		{&t.ReadDeadline, &d.ReadDeadline},
 		{&t.APITimeout, &d.APITimeout},
 	} {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/ecs-agent/ecs-agent/bus"
 	"github.com/ecs-agent/ecs-agent/controlplane/acs"
@@ -43,8 +44,8 @@ func (s *Service) acsURL(endpoint string, reg bus.Registration, sendCredentials 
 	q.Set("agentVersion", s.cfg.AgentVersion)
 	q.Set("clusterArn", reg.Cluster)
 	q.Set("containerInstanceArn", reg.ContainerInstanceArn)
-	if s.cfg.DockerVersion != "" {
-		q.Set("dockerVersion", "DockerVersion: "+s.cfg.DockerVersion)
+	if v := s.engineVersion(); v != "" {
+		q.Set("dockerVersion", "DockerVersion: "+v)
 	}
 	q.Set("protocolVersion", "2")
 	q.Set("sendCredentials", fmt.Sprint(sendCredentials))
@@ -58,6 +59,7 @@ func (s *Service) acsURL(endpoint string, reg bus.Registration, sendCredentials 
 // dial opens the ACS websocket. The upgrade GET is SigV4-signed for service "ecs"
 // (not "ecsacs") with an empty body, and the signature headers travel with it.
 func (s *Service) dial(ctx context.Context, endpoint string, reg bus.Registration, sendCredentials bool) (*websocket.Conn, error) {
+	s.learnDockerVersion(ctx)
 	wsURL, httpURL, err := s.acsURL(endpoint, reg, sendCredentials)
 	if err != nil {
 		return nil, err
@@ -150,4 +152,46 @@ func isKnownError(t string) bool {
 		}
 	}
 	return false
+}
+
+// engineVersion is the Docker version to report: configured, or learnt from dockerexec.
+func (s *Service) engineVersion() string {
+	if s.cfg.DockerVersion != "" {
+		return s.cfg.DockerVersion
+	}
+	return s.dockerVersion
+}
+
+// learnDockerVersion asks dockerexec for the engine's version until it is known. The
+// session does not talk to Docker itself, and may start before dockerexec: the first
+// connection waits a few seconds for it, later ones ask once, and a connection goes
+// ahead without the version rather than wait longer.
+func (s *Service) learnDockerVersion(ctx context.Context) {
+	if s.engineVersion() != "" || s.nc == nil {
+		return
+	}
+	wait := time.Duration(0)
+	if !s.askedDockerVersion {
+		wait = s.cfg.Timers.DockerVersionWait
+	}
+	s.askedDockerVersion = true
+	deadline := time.Now().Add(wait)
+	for {
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		v, err := bus.DockerEngineVersion(actx, s.nc)
+		cancel()
+		if err == nil {
+			s.dockerVersion = v
+			return
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			s.log.Debug().Err(err).Msg("Docker version not known yet; connecting without it")
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }

@@ -22,6 +22,7 @@ import (
 type Service struct {
 	cfg    Config
 	log    zerolog.Logger
+	nc     *nats.Conn
 	js     jetstream.JetStream
 	api    ECSAPI
 	creds  aws.CredentialsProvider
@@ -33,8 +34,10 @@ type Service struct {
 	kv jetstream.KeyValue
 
 	// Owned by Run's goroutine.
-	endpoints       map[string]cachedEndpoint
-	sentCredentials bool
+	endpoints          map[string]cachedEndpoint
+	sentCredentials    bool
+	dockerVersion      string // learnt from dockerexec; cfg.DockerVersion wins when set
+	askedDockerVersion bool
 
 	// Owned by the payload worker; workers of successive connections never overlap.
 	latestSeq int64
@@ -64,6 +67,7 @@ func New(cfg Config, nc *nats.Conn, log zerolog.Logger) (*Service, error) {
 	return &Service{
 		cfg:    cfg,
 		log:    log.With().Str(logger.FieldService, "session").Str(logger.FieldCluster, cfg.Cluster).Logger(),
+		nc:     nc,
 		js:     js,
 		api:    newECSClient(cfg),
 		creds:  credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken),

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/nats-io/nats.go/micro"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -82,6 +83,7 @@ func newHarness(t *testing.T, clusters ...string) *harness {
 			Inactivity: 20 * time.Second, MaxConnAge: 20 * time.Minute,
 			InactiveInstanceWait: 600 * time.Millisecond,
 			HandshakeTimeout:     5 * time.Second, ReadDeadline: 20 * time.Second, APITimeout: 5 * time.Second,
+			DockerVersionWait: time.Millisecond,
 		},
 	}
 	return &harness{t: t, cp: cp, bus: b, js: js, cfg: cfg, logs: &syncBuffer{}}
@@ -399,5 +401,21 @@ func TestHeartbeatAck(t *testing.T) {
 	_ = json.Unmarshal(msg, &ack)
 	if typ != acs.TypeHeartbeatAckRequest || ack.MessageID != "hb-1" {
 		t.Errorf("got %s %s, want HeartbeatAckRequest hb-1", typ, msg)
+	}
+}
+
+// The ACS URL carries the Docker version that dockerexec publishes in its service info.
+func TestACSURLCarriesDockerVersionFromDockerexec(t *testing.T) {
+	h := newHarness(t, "test")
+	svc, err := micro.AddService(h.bus.Conn(t, "dockerexec"), micro.Config{Name: bus.DockerService, Version: "1.0.0",
+		Metadata: map[string]string{bus.MetadataDockerVersion: "20.10.24"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Stop()
+	h.start()
+	sock := h.cp.next(t, 10*time.Second)
+	if q := sock.query["dockerVersion"]; len(q) != 1 || q[0] != "DockerVersion: 20.10.24" {
+		t.Fatalf("dockerVersion = %v", q)
 	}
 }

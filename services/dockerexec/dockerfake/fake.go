@@ -246,6 +246,13 @@ func (e *Engine) Ping(ctx context.Context) (types.Ping, error) {
 	return types.Ping{APIVersion: "1.41"}, e.check()
 }
 
+// ServerVersion reports a fixed engine version unless the engine is down.
+func (e *Engine) ServerVersion(ctx context.Context) (types.Version, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return types.Version{Version: "20.10.24", APIVersion: "1.41"}, e.check()
+}
+
 // ImageInspect finds a local image by reference or ID.
 func (e *Engine) ImageInspect(ctx context.Context, ref string, _ ...client.ImageInspectOption) (image.InspectResponse, error) {
 	e.mu.Lock()
