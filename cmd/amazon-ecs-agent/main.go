@@ -7,14 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
 	"github.com/ecs-agent/ecs-agent/bus"
 	"github.com/ecs-agent/ecs-agent/bus/config"
 	"github.com/ecs-agent/ecs-agent/bus/logger"
+	"github.com/ecs-agent/ecs-agent/bus/process"
 	"github.com/ecs-agent/ecs-agent/services/dockerexec"
 	"github.com/ecs-agent/ecs-agent/services/reporter"
 	"github.com/ecs-agent/ecs-agent/services/scheduler"
@@ -24,16 +22,12 @@ import (
 )
 
 func main() {
-	err := run()
-	switch {
-	case err == nil:
-	case errors.Is(err, session.ErrTerminal):
-		fmt.Fprintln(os.Stderr, "amazon-ecs-agent:", err)
-		os.Exit(5) // terminal: do not restart
-	default:
-		fmt.Fprintln(os.Stderr, "amazon-ecs-agent:", err)
-		os.Exit(1)
-	}
+	process.Program{
+		Name: "amazon-ecs-agent",
+		Run:  run,
+		// A registration that can never succeed exits 5, which supervisors do not restart.
+		Terminal: func(err error) bool { return errors.Is(err, session.ErrTerminal) },
+	}.Main()
 }
 
 // service is what every service of the agent is once built.
@@ -41,24 +35,7 @@ type service interface {
 	Run(ctx context.Context) error
 }
 
-func run() error {
-	cfg, flags, err := config.Parse("amazon-ecs-agent", os.Args[1:], os.Stderr)
-	if err != nil {
-		return err
-	}
-	if flags.Version {
-		fmt.Println(config.VersionString())
-		return nil
-	}
-	log, closer, err := logger.New(cfg.LogLevel, cfg.LogFile)
-	if err != nil {
-		return err
-	}
-	defer closer.Close()
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-
+func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	pw, err := bus.LoadOrCreatePassword(bus.CredentialsFile(cfg.DataDir))
 	if err != nil {
 		return err

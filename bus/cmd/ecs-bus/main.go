@@ -5,53 +5,28 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
-	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/ecs-agent/ecs-agent/bus"
 	"github.com/ecs-agent/ecs-agent/bus/config"
 	"github.com/ecs-agent/ecs-agent/bus/logger"
+	"github.com/ecs-agent/ecs-agent/bus/process"
 )
 
 func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "ecs-bus:", err)
-		os.Exit(1)
-	}
+	process.Program{Name: "ecs-bus", Run: run}.Main()
 }
 
-func run() error {
-	cfg, flags, err := config.Parse("ecs-bus", os.Args[1:], os.Stderr)
-	if err != nil {
-		return err
-	}
-	if flags.Version {
-		fmt.Println(config.VersionString())
-		return nil
-	}
-	log, closer, err := logger.New(cfg.LogLevel, cfg.LogFile)
-	if err != nil {
-		return err
-	}
-	defer closer.Close()
+func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	log = log.With().Str(logger.FieldService, "bus").Logger()
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-
 	pw, err := bus.LoadOrCreatePassword(bus.CredentialsFile(cfg.DataDir))
 	if err != nil {
 		return err
 	}
-	srv, err := bus.StartServer(bus.ServerConfig{
-		StoreDir: filepath.Join(cfg.DataDir, "bus"),
-		Port:     cfg.BusPort,
-		Password: pw,
-	})
+	store := filepath.Join(cfg.DataDir, "bus")
+	srv, err := bus.StartServer(bus.ServerConfig{StoreDir: store, Port: cfg.BusPort, Password: pw})
 	if err != nil {
 		return err
 	}
@@ -59,14 +34,8 @@ func run() error {
 	if err := bus.Prepare(ctx, bus.DialConfig{Name: "ecs-bus", InProcess: srv, Password: pw}); err != nil {
 		return err
 	}
-	log.Info().Str("url", srv.ClientURL()).Str("store", filepath.Join(cfg.DataDir, "bus")).Msg("bus ready")
+	log.Info().Str("url", srv.ClientURL()).Str("store", store).Msg("bus ready")
 	<-ctx.Done()
 	log.Info().Msg("shutting down")
-	shutdownDone := make(chan struct{})
-	go func() { srv.Shutdown(); close(shutdownDone) }()
-	select {
-	case <-shutdownDone:
-	case <-time.After(10 * time.Second):
-	}
 	return nil
 }

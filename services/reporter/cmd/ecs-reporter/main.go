@@ -4,53 +4,24 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 
-	"github.com/ecs-agent/ecs-agent/bus"
+	"github.com/rs/zerolog"
+
 	"github.com/ecs-agent/ecs-agent/bus/config"
-	"github.com/ecs-agent/ecs-agent/bus/logger"
+	"github.com/ecs-agent/ecs-agent/bus/process"
 	"github.com/ecs-agent/ecs-agent/services/reporter"
 )
 
 func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "ecs-reporter:", err)
-		os.Exit(1)
-	}
+	process.Program{Name: reporter.Name, Run: run}.Main()
 }
 
-func run() error {
-	cfg, flags, err := config.Parse(reporter.Name, os.Args[1:], os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if flags.Version {
-		fmt.Println(config.VersionString())
-		return nil
-	}
-	log, closer, err := logger.New(cfg.LogLevel, cfg.LogFile)
-	if err != nil {
-		return err
-	}
-	defer closer.Close()
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-
-	nc, err := bus.Dial(bus.DialConfig{Name: reporter.Name, URL: cfg.BusURL, PasswordFile: bus.CredentialsFile(cfg.DataDir)})
+func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
+	nc, err := process.Dial(reporter.Name, cfg)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-
 	r, err := reporter.New(reporter.ConfigFrom(cfg), nc, log)
 	if err != nil {
 		return err

@@ -5,62 +5,34 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 
-	"github.com/ecs-agent/ecs-agent/bus"
+	"github.com/rs/zerolog"
+
 	"github.com/ecs-agent/ecs-agent/bus/config"
-	"github.com/ecs-agent/ecs-agent/bus/logger"
+	"github.com/ecs-agent/ecs-agent/bus/process"
 	"github.com/ecs-agent/ecs-agent/services/session"
 )
 
 const name = "ecs-session"
 
-// exitTerminal is the real agent's exit code for a registration that can never
-// succeed; ecs-init does not restart it.
-const exitTerminal = 5
-
 func main() {
-	os.Exit(run())
+	process.Program{
+		Name: name,
+		Run:  run,
+		// A registration that can never succeed exits 5, which supervisors do not restart.
+		Terminal: func(err error) bool { return errors.Is(err, session.ErrTerminal) },
+	}.Main()
 }
 
-func run() int {
-	cfg, flags, err := config.Parse(name, os.Args[1:], os.Stderr)
+func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
+	nc, err := process.Dial(name, cfg)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if flags.Version {
-		fmt.Println(config.VersionString())
-		return 0
-	}
-	log, closer, err := logger.New(cfg.LogLevel, cfg.LogFile)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer closer.Close()
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	nc, err := bus.Dial(bus.DialConfig{Name: name, URL: cfg.BusURL, PasswordFile: bus.CredentialsFile(cfg.DataDir)})
-	if err != nil {
-		log.Error().Err(err).Msg("connecting to the bus")
-		return 1
+		return err
 	}
 	defer nc.Close()
 	svc, err := session.New(session.ConfigFrom(cfg), nc, log)
 	if err != nil {
-		log.Error().Err(err).Msg("starting the session")
-		return 1
+		return err
 	}
-	if err := svc.Run(ctx); err != nil {
-		log.Error().Err(err).Msg("session stopped")
-		if errors.Is(err, session.ErrTerminal) {
-			return exitTerminal
-		}
-		return 1
-	}
-	return 0
+	return svc.Run(ctx)
 }

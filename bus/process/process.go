@@ -1,0 +1,91 @@
+// Package process is the start-up every agent binary shares, so that the bus, each
+// service alone and the all-in-one agent read their flags and configuration, log, stop
+// on a signal and choose their exit status the same way:
+//
+//	flags + ECS_* ─▶ logger ─▶ context ended by SIGINT/SIGTERM ─▶ Run ─▶ exit status
+//
+// A main is one Program literal.
+package process
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
+
+	"github.com/ecs-agent/ecs-agent/bus"
+	"github.com/ecs-agent/ecs-agent/bus/config"
+	"github.com/ecs-agent/ecs-agent/bus/logger"
+)
+
+// Exit statuses of the real agent: 1 asks a supervisor to restart the process, 5 says
+// a restart cannot help (for example a cluster that does not exist).
+const (
+	ExitRetry    = 1
+	ExitTerminal = 5
+)
+
+// Program is one agent binary.
+type Program struct {
+	// Name is the binary's name, used in flag help, errors and the bus connection.
+	Name string
+	// Run does the work until ctx ends; nil means a clean stop.
+	Run func(ctx context.Context, cfg config.Config, log zerolog.Logger) error
+	// Terminal reports whether an error from Run is one a restart cannot mend; nil
+	// means none is.
+	Terminal func(error) bool
+}
+
+// Main runs the program with the process's arguments and exits with its status.
+func (p Program) Main() {
+	os.Exit(p.Exec(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Exec runs the program and returns its exit status: 0 for -version, -h and a clean
+// stop; ExitTerminal for a terminal error; ExitRetry for any other. Errors before the
+// logger exists go to stderr, later ones to the log.
+func (p Program) Exec(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, flags, err := config.Parse(p.Name, args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", p.Name, err)
+		return ExitRetry
+	}
+	if flags.Version {
+		fmt.Fprintln(stdout, config.VersionString())
+		return 0
+	}
+	log, closer, err := logger.New(cfg.LogLevel, cfg.LogFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", p.Name, err)
+		return ExitRetry
+	}
+	defer closer.Close()
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	err = p.Run(ctx, cfg, log)
+	if err == nil || (ctx.Err() != nil && errors.Is(err, context.Canceled)) {
+		return 0
+	}
+	log.Error().Err(err).Msg(p.Name + " stopped")
+	fmt.Fprintf(stderr, "%s: %v\n", p.Name, err)
+	if p.Terminal != nil && p.Terminal(err) {
+		return ExitTerminal
+	}
+	return ExitRetry
+}
+
+// Dial connects a service running alone to the pod's bus (ECS_BUS_URL or -bus),
+// authenticating with the password the bus keeps in ECS_DATADIR.
+func Dial(name string, cfg config.Config) (*nats.Conn, error) {
+	return bus.Dial(bus.DialConfig{Name: name, URL: cfg.BusURL, PasswordFile: bus.CredentialsFile(cfg.DataDir)})
+}
