@@ -4,8 +4,6 @@ go 1.26.0
 
 require github.com/ecs-agent/ecs-agent/bus v0.0.0
 
-require github.com/ecs-agent/ecs-agent/controlplane v0.0.0 // indirect
-
 require github.com/ecs-agent/ecs-agent/services/session v0.0.0
 
 require github.com/ecs-agent/ecs-agent/services/scheduler v0.0.0
@@ -36,6 +34,7 @@ require (
 	github.com/docker/docker v28.5.2+incompatible // indirect
 	github.com/docker/go-connections v0.8.2 // indirect
 	github.com/docker/go-units v0.5.0 // indirect
+	github.com/ecs-agent/ecs-agent/acs v0.0.0 // indirect
 	github.com/felixge/httpsnoop v1.1.0 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
@@ -80,3 +79,5 @@ replace github.com/ecs-agent/ecs-agent/services/scheduler => ./services/schedule
 replace github.com/ecs-agent/ecs-agent/services/dockerexec => ./services/dockerexec
 
 replace github.com/ecs-agent/ecs-agent/services/reporter => ./services/reporter
+
+replace github.com/ecs-agent/ecs-agent/acs => ./acs

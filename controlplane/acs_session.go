@@ -11,7 +11,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/rs/zerolog"
 
-	"github.com/ecs-agent/ecs-agent/controlplane/acs"
+	"github.com/ecs-agent/ecs-agent/acs"
 	"github.com/ecs-agent/ecs-agent/controlplane/awserr"
 	"github.com/ecs-agent/ecs-agent/controlplane/state"
 )

@@ -18,3 +18,7 @@ require (
 	github.com/mattn/go-isatty v0.0.20 // indirect
 	golang.org/x/sys v0.29.0 // indirect
 )
+
+require github.com/ecs-agent/ecs-agent/acs v0.0.0
+
+replace github.com/ecs-agent/ecs-agent/acs => ../acs

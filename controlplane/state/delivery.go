@@ -3,7 +3,7 @@ package state
 import (
 	"sort"
 
-	"github.com/ecs-agent/ecs-agent/controlplane/acs"
+	"github.com/ecs-agent/ecs-agent/acs"
 	"github.com/ecs-agent/ecs-agent/controlplane/taskdef"
 )
 

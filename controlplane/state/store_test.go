@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecs-agent/ecs-agent/controlplane/acs"
+	"github.com/ecs-agent/ecs-agent/acs"
 	"github.com/ecs-agent/ecs-agent/controlplane/awserr"
 )
 

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ecs-agent/ecs-agent/controlplane/acs"
+	"github.com/ecs-agent/ecs-agent/acs"
 )
 
 // Placement identifies one task of a definition: what ToACS needs besides the

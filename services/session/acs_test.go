@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/ecs-agent/ecs-agent/bus"
-	"github.com/ecs-agent/ecs-agent/controlplane/acs"
+	"github.com/ecs-agent/ecs-agent/acs"
 	"github.com/gorilla/websocket"
 	"github.com/nats-io/nats.go/jetstream"
 )

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/ecs-agent/ecs-agent/bus"
-	"github.com/ecs-agent/ecs-agent/controlplane/acs"
+	"github.com/ecs-agent/ecs-agent/acs"
 	"github.com/gorilla/websocket"
 )
 

@@ -22,7 +22,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/internal/configsources v1.5.12 // indirect
 	github.com/aws/aws-sdk-go-v2/internal/endpoints/v2 v2.8.12 // indirect
 	github.com/aws/smithy-go v1.28.9
-	github.com/ecs-agent/ecs-agent/controlplane v0.0.0
+	github.com/ecs-agent/ecs-agent/acs v0.0.0
 	github.com/google/go-tpm v0.9.8 // indirect
 	github.com/klauspost/compress v1.20.3 // indirect
 	github.com/minio/highwayhash v1.0.4 // indirect
@@ -38,4 +38,4 @@ require (
 
 replace github.com/ecs-agent/ecs-agent/bus => ../../bus
 
-replace github.com/ecs-agent/ecs-agent/controlplane => ../../controlplane
+replace github.com/ecs-agent/ecs-agent/acs => ../../acs

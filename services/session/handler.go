@@ -8,7 +8,7 @@ import (
 
 	"github.com/ecs-agent/ecs-agent/bus"
 	"github.com/ecs-agent/ecs-agent/bus/logger"
-	"github.com/ecs-agent/ecs-agent/controlplane/acs"
+	"github.com/ecs-agent/ecs-agent/acs"
 	"github.com/ecs-agent/ecs-agent/services/session/payload"
 	"github.com/rs/zerolog"
 )

@@ -7,7 +7,7 @@ import (
 	"fmt"
 
 	"github.com/ecs-agent/ecs-agent/bus"
-	"github.com/ecs-agent/ecs-agent/controlplane/acs"
+	"github.com/ecs-agent/ecs-agent/acs"
 )
 
 // ErrInvalidTask classifies every translation failure: the task cannot be loaded as

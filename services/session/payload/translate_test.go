@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/ecs-agent/ecs-agent/bus"
-	"github.com/ecs-agent/ecs-agent/controlplane/acs"
+	"github.com/ecs-agent/ecs-agent/acs"
 )
 
 func ptr[T any](v T) *T { return &v }

@@ -72,6 +72,77 @@ type HeartbeatAckRequest struct {
 	MessageID string `json:"messageId"`
 }
 
+// TaskIdentifier names one task in a manifest or a stop verification.
+type TaskIdentifier struct {
+	TaskArn        string `json:"taskArn"`
+	TaskClusterArn string `json:"taskClusterArn,omitempty"`
+	DesiredStatus  string `json:"desiredStatus,omitempty"`
+}
+
+// TaskManifestMessage lists every task the control plane has placed on the instance
+// with its desired status (PROTOCOL.md §2.6). Timeline acts as its sequence number: a
+// manifest whose timeline does not exceed every payload seqNum and manifest timeline
+// already seen is stale and dropped without an ack.
+type TaskManifestMessage struct {
+	ClusterArn           string           `json:"clusterArn"`
+	ContainerInstanceArn string           `json:"containerInstanceArn"`
+	MessageID            string           `json:"messageId"`
+	Tasks                []TaskIdentifier `json:"tasks"`
+	GeneratedAt          int64            `json:"generatedAt,omitempty"` // epoch milliseconds
+	Timeline             int64            `json:"timeline"`
+}
+
+// TaskStopVerificationMessage asks the control plane whether tasks the agent runs
+// but the manifest did not list as RUNNING should be stopped. MessageID is the
+// manifest's.
+type TaskStopVerificationMessage struct {
+	MessageID      string           `json:"messageId"`
+	StopCandidates []TaskIdentifier `json:"stopCandidates"`
+}
+
+// TaskStopVerificationAck names the candidates to stop. The agent honours it only
+// when MessageID is that of the last manifest it accepted.
+type TaskStopVerificationAck struct {
+	GeneratedAt int64            `json:"generatedAt,omitempty"`
+	MessageID   string           `json:"messageId"`
+	StopTasks   []TaskIdentifier `json:"stopTasks"`
+}
+
+// Role types of IAMRoleCredentialsMessage.
+const (
+	RoleTypeTaskApplication = "TaskApplication"
+	RoleTypeTaskExecution   = "TaskExecution"
+)
+
+// IAMRoleCredentials are temporary credentials of a task or execution role.
+// Expiration is RFC 3339. Never log a value of this type.
+type IAMRoleCredentials struct {
+	CredentialsID   string `json:"credentialsId"`
+	RoleArn         string `json:"roleArn,omitempty"`
+	AccessKeyID     string `json:"accessKeyId"`
+	SecretAccessKey string `json:"secretAccessKey"`
+	SessionToken    string `json:"sessionToken,omitempty"`
+	Expiration      string `json:"expiration,omitempty"`
+	CredentialScope string `json:"credentialScope,omitempty"`
+}
+
+// IAMRoleCredentialsMessage refreshes one role's credentials of a task.
+type IAMRoleCredentialsMessage struct {
+	MessageID       string             `json:"messageId"`
+	TaskArn         string             `json:"taskArn"`
+	TaskClusterArn  string             `json:"taskClusterArn,omitempty"`
+	RoleType        string             `json:"roleType"`
+	RoleCredentials IAMRoleCredentials `json:"roleCredentials"`
+}
+
+// IAMRoleCredentialsAckRequest acknowledges stored credentials (of a payload's task
+// or of an IAMRoleCredentialsMessage; MessageID is that message's).
+type IAMRoleCredentialsAckRequest struct {
+	MessageID     string `json:"messageId"`
+	Expiration    string `json:"expiration,omitempty"`
+	CredentialsID string `json:"credentialsId"`
+}
+
 // PayloadMessage delivers tasks to an instance.
 type PayloadMessage struct {
 	ClusterArn           string `json:"clusterArn"`
