@@ -13,7 +13,7 @@ OUT       ?= out
 VERSION   := $(shell sed -n 's/^const Version = "\(.*\)"/\1/p' bus/config/config.go)
 GITHASH   := $(shell git rev-parse --short=8 HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -s -w
-MODULES   := acs bus controlplane services/session services/scheduler services/dockerexec services/reporter .
+MODULES   := acs awsclient bus controlplane services/session services/scheduler services/dockerexec services/reporter .
 BINARIES  := amazon-ecs-agent ecs-bus ecs-session ecs-scheduler ecs-dockerexec ecs-reporter ecs-controlplane
 TEST_IMAGE ?= ecs-agent-test/busybox:latest
 CP_LISTEN ?= 127.0.0.1:51700

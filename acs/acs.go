@@ -24,6 +24,8 @@ const (
 	TypeTaskStopVerificationAck = "TaskStopVerificationAck"
 	TypeIAMRoleCredentialsMsg   = "IAMRoleCredentialsMessage"
 	TypeIAMRoleCredentialsAck   = "IAMRoleCredentialsAckRequest"
+	TypeStageUpdateMessage      = "StageUpdateMessage"
+	TypePerformUpdateMessage    = "PerformUpdateMessage"
 
 	// Errors a server may answer the upgrade with (and the agent recognises).
 	TypeInactiveInstanceException = "InactiveInstanceException"
@@ -167,6 +169,21 @@ type NackRequest struct {
 	ContainerInstance string `json:"containerInstance"`
 	MessageID         string `json:"messageId"`
 	Reason            string `json:"reason"`
+}
+
+// UpdateMessage is the part of StageUpdateMessage and PerformUpdateMessage an agent
+// that does not update itself needs to refuse it (NackRequest).
+type UpdateMessage struct {
+	ClusterArn           string      `json:"clusterArn"`
+	ContainerInstanceArn string      `json:"containerInstanceArn"`
+	MessageID            string      `json:"messageId"`
+	UpdateInfo           *UpdateInfo `json:"updateInfo,omitempty"`
+}
+
+// UpdateInfo names an agent update.
+type UpdateInfo struct {
+	Location  string `json:"location,omitempty"`
+	Signature string `json:"signature,omitempty"`
 }
 
 // CloseMessage, ErrorMessage and the exception types carry one message text.

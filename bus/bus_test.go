@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -25,23 +26,31 @@ func TestServerListensOnLoopbackOnly(t *testing.T) {
 
 func TestServerRequiresCredentials(t *testing.T) {
 	b := bustest.Start(t)
-	_, err := nats.Connect(b.Server.ClientURL(), nats.UserInfo(bus.DefaultUser, "wrong"))
-	if err == nil {
-		t.Fatal("connected with a wrong password")
+	for _, u := range bus.Users() {
+		if _, err := nats.Connect(b.Server.ClientURL(), nats.UserInfo(string(u), "wrong")); err == nil {
+			t.Fatalf("user %s connected with a wrong password", u)
+		}
 	}
-	_, err = nats.Connect(b.Server.ClientURL())
-	if err == nil {
+	if _, err := nats.Connect(b.Server.ClientURL(), nats.UserInfo("session", b.Passwords[bus.UserScheduler])); err == nil {
+		t.Fatal("the session connected with the scheduler's password")
+	}
+	if _, err := nats.Connect(b.Server.ClientURL(), nats.UserInfo("nobody", "x")); err == nil {
+		t.Fatal("an unknown user connected")
+	}
+	if _, err := nats.Connect(b.Server.ClientURL()); err == nil {
 		t.Fatal("connected without credentials")
 	}
-	nc := b.Conn(t, "ok")
-	if !nc.IsConnected() {
-		t.Fatal("right password did not connect")
+	for _, u := range bus.Users() {
+		if nc := b.ConnAs(t, u, "ok"); !nc.IsConnected() {
+			t.Fatalf("user %s with its password did not connect", u)
+		}
 	}
 }
 
 func TestInProcessDial(t *testing.T) {
 	dir := t.TempDir()
-	srv, err := bus.StartServer(bus.ServerConfig{StoreDir: dir, DontListen: true, Password: "p"})
+	users := map[bus.User]string{bus.UserAdmin: "p"}
+	srv, err := bus.StartServer(bus.ServerConfig{StoreDir: dir, DontListen: true, Users: users})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,20 +60,17 @@ func TestInProcessDial(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := bus.Prepare(ctx, bus.DialConfig{Name: "t", InProcess: srv, Password: "p"}); err != nil {
+	if err := bus.Prepare(ctx, bus.DialConfig{Name: "t", User: bus.UserAdmin, InProcess: srv, Password: "p"}); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestPublishDeduplicatesByMessageID(t *testing.T) {
 	b := bustest.Start(t)
-	nc := b.Conn(t, "pub")
+	nc := b.ConnAs(t, bus.UserScheduler, "pub")
 	js, _ := bus.JetStream(nc)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := bus.EnsureStreams(ctx, js); err != nil {
-		t.Fatal(err)
-	}
 	arn := "arn:aws:ecs:us-west-2:123456789012:task/default/abc123"
 	msg := bus.TaskStateChange{Type: bus.TypeTaskStateChange, TaskArn: arn, Status: "RUNNING", Seq: 1}
 	for i := 0; i < 3; i++ {
@@ -76,7 +82,8 @@ func TestPublishDeduplicatesByMessageID(t *testing.T) {
 			t.Fatalf("publish %d was not seen as a duplicate", i)
 		}
 	}
-	st, err := js.Stream(ctx, bus.StreamOutbox)
+	admin, _ := bus.JetStream(b.Conn(t, "admin"))
+	st, err := admin.Stream(ctx, bus.StreamOutbox)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,6 +121,9 @@ func TestCallCarriesErrorCodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	client := b.Conn(t, "client")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -129,9 +139,13 @@ func TestCallCarriesErrorCodes(t *testing.T) {
 	if bus.IsRetryable(err) {
 		t.Fatal("NotFound must not be retryable")
 	}
+	start := time.Now()
 	_, err = bus.Call[bus.InspectRequest, bus.ContainerState](ctx, client, "test.nobody", bus.InspectRequest{})
-	if err == nil || !bus.IsRetryable(err) {
-		t.Fatalf("no responders must be a retryable error, got %v", err)
+	if !errors.Is(err, bus.ErrNoResponders) || !bus.IsRetryable(err) {
+		t.Fatalf("no responders must be ErrNoResponders and retryable, got %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("no responders took %v to tell", d)
 	}
 }
 
@@ -140,7 +154,7 @@ func TestKVRoundTrip(t *testing.T) {
 	js, _ := bus.JetStream(b.Conn(t, "kv"))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	kv, err := bus.EnsureBucket(ctx, js, bus.BucketInstance)
+	kv, err := bus.OpenBucket(ctx, js, bus.BucketInstance)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,23 +171,53 @@ func TestKVRoundTrip(t *testing.T) {
 	}
 }
 
+func TestCredentialsAreCreatedOnceWithMode0600(t *testing.T) {
+	dir := t.TempDir()
+	users, err := bus.LoadOrCreateCredentials(dir, map[bus.User]string{bus.UserReporter: "given"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if users[bus.UserReporter] != "given" {
+		t.Errorf("a password from the environment was not used: %q", users[bus.UserReporter])
+	}
+	seen := map[string]bool{}
+	for _, u := range bus.Users() {
+		if u == bus.UserReporter {
+			continue
+		}
+		pw := users[u]
+		if len(pw) < 32 || seen[pw] {
+			t.Errorf("user %s: weak or shared password %q", u, pw)
+		}
+		seen[pw] = true
+		fi, err := os.Stat(bus.CredentialFile(dir, u))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("user %s: password file %v, %v; want mode 0600", u, fi, err)
+		}
+	}
+	again, err := bus.LoadOrCreateCredentials(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range bus.Users() {
+		if u != bus.UserReporter && again[u] != users[u] {
+			t.Errorf("user %s: password changed on the second load", u)
+		}
+	}
+}
+
 func TestDialFollowsPasswordFile(t *testing.T) {
 	dir := t.TempDir()
-	file := bus.CredentialsFile(dir)
-	pw, err := bus.LoadOrCreatePassword(file)
-	if err != nil || len(pw) < 32 {
-		t.Fatalf("password %q, %v", pw, err)
+	users, err := bus.LoadOrCreateCredentials(dir, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	again, _ := bus.LoadOrCreatePassword(file)
-	if again != pw {
-		t.Fatal("password changed on second load")
-	}
-	srv, err := bus.StartServer(bus.ServerConfig{StoreDir: t.TempDir(), Port: -1, Password: pw})
+	srv, err := bus.StartServer(bus.ServerConfig{StoreDir: t.TempDir(), Port: -1, Users: users})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Shutdown()
-	nc, err := bus.Dial(bus.DialConfig{Name: "f", URL: srv.ClientURL(), PasswordFile: file})
+	nc, err := bus.Dial(bus.DialConfig{Name: "f", User: bus.UserSession, URL: srv.ClientURL(), PasswordFile: bus.CredentialFile(dir, bus.UserSession)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,18 +261,23 @@ func TestStatusOrder(t *testing.T) {
 
 func TestDockerEngineVersion(t *testing.T) {
 	b := bustest.Start(t)
-	client := b.Conn(t, "client")
+	client := b.ConnAs(t, bus.UserSession, "client")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := bus.DockerEngineVersion(ctx, client); err == nil {
 		t.Fatal("a version without any dockerexec running")
 	}
-	svc, err := micro.AddService(b.Conn(t, "svc"), micro.Config{Name: bus.DockerService, Version: "1.0.0",
+	svcConn := b.ConnAs(t, bus.UserDockerexec, "svc")
+	svc, err := micro.AddService(svcConn, micro.Config{Name: bus.DockerService, Version: "1.0.0",
 		Metadata: map[string]string{bus.MetadataDockerVersion: "20.10.24"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer svc.Stop()
+	// The service's subscriptions must reach the server before the client asks.
+	if err := svcConn.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	v, err := bus.DockerEngineVersion(ctx, client)
 	if err != nil || v != "20.10.24" {
 		t.Fatalf("got %q, %v", v, err)

@@ -16,6 +16,19 @@ const (
 	LabelCluster        = "com.amazonaws.ecs.cluster"
 )
 
+// Labels of this project's own, beside the real agent's, so that a container can be
+// tied to its instance and its task rebuilt from Docker alone when the agent's store is
+// lost (DESIGN.md §4.3).
+const (
+	// LabelContainerInstanceARN is the ARN of the container instance whose agent
+	// created the container. Several agents may share one engine; each acts only on
+	// its own instance's containers.
+	LabelContainerInstanceARN = "ecs-agent.container-instance-arn"
+	// LabelTaskSpec is the task's TaskSpec as JSON, as the control plane sent it: with
+	// it any one container of a task is enough to rebuild the task's record.
+	LabelTaskSpec = "ecs-agent.task-spec"
+)
+
 // PullRequest asks for an image to be present locally. Behavior is
 // ECS_IMAGE_PULL_BEHAVIOR (default, always, once, prefer-cached).
 type PullRequest struct {
@@ -58,6 +71,10 @@ type CreateRequest struct {
 	Binds []string `json:"binds,omitempty"`
 	// ExtraEnv is environment the agent injects on top of the container's own.
 	ExtraEnv map[string]string `json:"extraEnv,omitempty"`
+	// ContainerInstanceArn and TaskSpec become the LabelContainerInstanceARN and
+	// LabelTaskSpec labels (TaskSpec already JSON-encoded).
+	ContainerInstanceArn string `json:"containerInstanceArn,omitempty"`
+	TaskSpec             string `json:"taskSpec,omitempty"`
 }
 
 // CreateReply identifies the created (or already existing) container.
@@ -97,9 +114,11 @@ type InspectRequest struct {
 }
 
 // ListRequest lists the agent's containers (those carrying LabelTaskARN), optionally
-// only one task's.
+// only one task's, one cluster's or one container instance's.
 type ListRequest struct {
-	TaskArn string `json:"taskArn,omitempty"`
+	TaskArn              string `json:"taskArn,omitempty"`
+	Cluster              string `json:"cluster,omitempty"`
+	ContainerInstanceArn string `json:"containerInstanceArn,omitempty"`
 }
 
 // ListReply is the answer to ListRequest.
@@ -123,6 +142,7 @@ type ContainerState struct {
 	Error           string            `json:"error,omitempty"`
 	Health          Health            `json:"health,omitempty"`
 	NetworkBindings []NetworkBinding  `json:"networkBindings,omitempty"`
+	RestartCount    int               `json:"restartCount,omitempty"`
 	CreatedAt       time.Time         `json:"createdAt"`
 	StartedAt       *time.Time        `json:"startedAt,omitempty"`
 	FinishedAt      *time.Time        `json:"finishedAt,omitempty"`

@@ -87,7 +87,7 @@ func CodeOf(err error) Code {
 }
 
 // IsRetryable reports whether err is worth retrying: a retryable code, or a
-// transport failure (no responders, timeout, connection closed).
+// transport failure (no responders, a responder gone silent, connection closed).
 func IsRetryable(err error) bool {
 	var e *Error
 	if errors.As(err, &e) {

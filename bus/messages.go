@@ -20,6 +20,11 @@ type DesiredTask struct {
 	// Cluster is the configured cluster string (name or ARN), as reports need it.
 	Cluster string   `json:"cluster"`
 	Task    TaskSpec `json:"task"`
+	// LoadError, when set, says why the session could not load the task from its
+	// payload (the real agent's "UnrecogniedTaskError: Error loading task - …"); Task
+	// then holds only what could be read (at least its ARN), and the scheduler reports
+	// the task STOPPED with this reason.
+	LoadError string `json:"loadError,omitempty"`
 	// MessageID and SeqNum identify the ACS payload that delivered the task.
 	MessageID  string    `json:"messageId,omitempty"`
 	SeqNum     int64     `json:"seqNum,omitempty"`
@@ -193,6 +198,18 @@ type Registration struct {
 	RegisteredAt         time.Time `json:"registeredAt"`
 	// AgentVersion is the version string the introspection API reports.
 	AgentVersion string `json:"agentVersion,omitempty"`
+	// Resources are what the instance was registered with: the scheduler admits
+	// tasks against exactly these, so that it and the control plane agree.
+	Resources HostResources `json:"resources"`
+}
+
+// HostResources are the totals an instance offers tasks (its registered
+// totalResources, PROTOCOL.md §1.2).
+type HostResources struct {
+	CPU              int64 `json:"cpu"`       // CPU units: logical CPUs × 1024
+	MemoryMiB        int64 `json:"memoryMiB"` // MemTotal minus ECS_RESERVED_MEMORY
+	ReservedPorts    []int `json:"reservedPorts"`
+	ReservedPortsUDP []int `json:"reservedPortsUdp"`
 }
 
 // TaskRecord is the scheduler's record of one task (bucket ecs_tasks, key

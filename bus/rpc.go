@@ -3,32 +3,137 @@ package bus
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 )
 
-// Call sends req to a request/reply endpoint and decodes the reply into a Rep. An
-// endpoint error comes back as *Error; a transport failure (no responders, timeout)
-// as the nats error, wrapped.
+// Request/reply between services carries its own liveness: while a responder works
+// on a request it sends a progress message (header HeaderProgress, no body) to the
+// request's reply subject every ProgressInterval, and the caller gives up waiting
+// after ResponderIdle without any message. A long operation (a pull, a stop with a
+// long grace period) is thereby never confused with a responder that died while
+// holding the request, and a caller whose responder was killed retries within
+// seconds instead of waiting out the operation's whole timeout.
+//
+//	caller ──request──▶ responder
+//	       ◀─progress── (every ProgressInterval while working)
+//	       ◀──reply──── (once: the result, or an error in the headers)
+//	no message for ResponderIdle: ErrResponderLost (retryable)
+//	nobody subscribed:            ErrNoResponders  (retryable)
+const (
+	HeaderProgress   = "Ecs-Progress"
+	ProgressInterval = time.Second
+	ResponderIdle    = 3 * time.Second
+)
+
+// The status header the server puts on the message it sends to a reply subject when
+// nobody is subscribed to the request's subject.
+const (
+	statusHeader       = "Status"
+	statusNoResponders = "503"
+)
+
+// Transport failures of Call; both are worth retrying, soon.
+var (
+	ErrNoResponders  = errors.New("no responder is subscribed")
+	ErrResponderLost = errors.New("the responder went silent")
+)
+
+// Call sends req to a request/reply endpoint and decodes the reply into a Rep (an
+// empty reply body decodes into the zero Rep). An endpoint error comes back as
+// *Error; a responder that is absent or goes silent as ErrNoResponders or
+// ErrResponderLost; the end of ctx as ctx's error.
 func Call[Req, Rep any](ctx context.Context, nc *nats.Conn, subject string, req Req) (Rep, error) {
 	var rep Rep
 	data, err := json.Marshal(req)
 	if err != nil {
 		return rep, fmt.Errorf("encoding %s request: %w", subject, err)
 	}
-	msg, err := nc.RequestWithContext(ctx, subject, data)
+	msg, err := request(ctx, nc, subject, data)
 	if err != nil {
-		return rep, fmt.Errorf("calling %s: %w", subject, err)
+		return rep, err
 	}
 	if err := ErrorFromReply(msg); err != nil {
 		return rep, err
+	}
+	if len(msg.Data) == 0 {
+		return rep, nil
 	}
 	if err := json.Unmarshal(msg.Data, &rep); err != nil {
 		return rep, fmt.Errorf("decoding %s reply: %w", subject, err)
 	}
 	return rep, nil
+}
+
+// request publishes data with a private reply subject and waits for the final reply,
+// skipping progress messages.
+func request(ctx context.Context, nc *nats.Conn, subject string, data []byte) (*nats.Msg, error) {
+	inbox := nc.NewInbox()
+	sub, err := nc.SubscribeSync(inbox)
+	if err != nil {
+		return nil, fmt.Errorf("calling %s: %w", subject, err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	if err := nc.PublishMsg(&nats.Msg{Subject: subject, Reply: inbox, Data: data}); err != nil {
+		return nil, fmt.Errorf("calling %s: %w", subject, err)
+	}
+	for {
+		wctx, cancel := context.WithTimeout(ctx, ResponderIdle)
+		m, err := sub.NextMsgWithContext(wctx)
+		cancel()
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("calling %s: %w", subject, ctx.Err())
+		case errors.Is(err, nats.ErrNoResponders):
+			return nil, fmt.Errorf("calling %s: %w", subject, ErrNoResponders)
+		case errors.Is(err, context.DeadlineExceeded):
+			return nil, fmt.Errorf("calling %s: no answer for %s: %w", subject, ResponderIdle, ErrResponderLost)
+		default:
+			return nil, fmt.Errorf("calling %s: %w", subject, err)
+		}
+		if m.Header != nil {
+			if m.Header.Get(statusHeader) == statusNoResponders {
+				return nil, fmt.Errorf("calling %s: %w", subject, ErrNoResponders)
+			}
+			if m.Header.Get(HeaderProgress) != "" && len(m.Data) == 0 {
+				continue
+			}
+		}
+		return m, nil
+	}
+}
+
+// KeepAlive tells the caller waiting on reply that its request is being worked on,
+// every ProgressInterval, until the returned stop is called. A responder calls it as
+// soon as it takes a request and stops it just before replying.
+func KeepAlive(nc *nats.Conn, reply string) (stop func()) {
+	if reply == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(ProgressInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = nc.PublishMsg(&nats.Msg{Subject: reply, Header: nats.Header{HeaderProgress: []string{"1"}}})
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-exited
+	}
 }
 
 // DockerEngineVersion asks a running dockerexec, through its service info, which
@@ -38,7 +143,7 @@ func DockerEngineVersion(ctx context.Context, nc *nats.Conn) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	msg, err := nc.RequestWithContext(ctx, subject, nil)
+	msg, err := request(ctx, nc, subject, nil)
 	if err != nil {
 		return "", fmt.Errorf("asking %s for its info: %w", DockerService, err)
 	}

@@ -1,23 +1,17 @@
 package bus
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/rs/zerolog"
 )
 
 // DefaultPort is where the pod's bus listens (on 127.0.0.1 only).
 const DefaultPort = 4222
-
-// DefaultUser is the bus user every service authenticates as.
-const DefaultUser = "ecs"
 
 // ServerConfig configures the embedded bus.
 type ServerConfig struct {
@@ -27,8 +21,11 @@ type ServerConfig struct {
 	Port int
 	// DontListen keeps the server in-process only (the all-in-one binary).
 	DontListen bool
-	// User and Password are the credentials clients must present.
-	User, Password string
+	// Users are the password of every user that may connect; each gets its
+	// Permissions. At least one is required.
+	Users map[User]string
+	// Log receives the server's warnings and errors (a refused login among them).
+	Log zerolog.Logger
 }
 
 // Server is the embedded NATS server with JetStream.
@@ -41,11 +38,8 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	if cfg.StoreDir == "" {
 		return nil, errors.New("bus: StoreDir is required")
 	}
-	if cfg.Password == "" {
-		return nil, errors.New("bus: a password is required")
-	}
-	if cfg.User == "" {
-		cfg.User = DefaultUser
+	if len(cfg.Users) == 0 {
+		return nil, errors.New("bus: at least one user is required")
 	}
 	port := cfg.Port
 	if port == 0 {
@@ -54,18 +48,28 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	if port < 0 {
 		port = server.RANDOM_PORT
 	}
+	var users []*server.User
+	for _, u := range Users() {
+		pw, ok := cfg.Users[u]
+		if !ok {
+			continue
+		}
+		if pw == "" {
+			return nil, fmt.Errorf("bus: user %s has an empty password", u)
+		}
+		users = append(users, &server.User{Username: string(u), Password: pw, Permissions: Permissions(u)})
+	}
 	opts := &server.Options{
 		ServerName:         "ecs-bus",
 		Host:               "127.0.0.1",
 		Port:               port,
 		DontListen:         cfg.DontListen,
 		NoSigs:             true,
-		NoLog:              true,
 		JetStream:          true,
 		StoreDir:           cfg.StoreDir,
 		JetStreamMaxMemory: 64 << 20,
 		JetStreamMaxStore:  1 << 30,
-		Users:              []*server.User{{Username: cfg.User, Password: cfg.Password}},
+		Users:              users,
 		MaxPayload:         8 << 20,
 		HTTPPort:           0,
 	}
@@ -73,6 +77,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bus: configuring server: %w", err)
 	}
+	ns.SetLoggerV2(serverLog{log: cfg.Log.With().Str("component", "nats").Logger()}, false, false, false)
 	go ns.Start()
 	if !ns.ReadyForConnections(15 * time.Second) {
 		ns.Shutdown()
@@ -99,41 +104,21 @@ func (s *Server) Shutdown() {
 	s.ns.WaitForShutdown()
 }
 
-// CredentialsFile is where the bus keeps its password, inside the data directory, so
-// that every process sharing $ECS_DATADIR can read it.
-func CredentialsFile(dataDir string) string {
-	return filepath.Join(dataDir, "bus", "password")
-}
+// serverLog sends the server's own log to zerolog: its notices at debug (they are
+// many and routine), warnings and errors as such, so that a refused login or a
+// permission violation shows in the bus's log.
+type serverLog struct{ log zerolog.Logger }
 
-// LoadOrCreatePassword returns the password stored in path, creating a random one
-// (file mode 0600) when the file does not exist.
-func LoadOrCreatePassword(path string) (string, error) {
-	if b, err := os.ReadFile(path); err == nil {
-		if p := strings.TrimSpace(string(b)); p != "" {
-			return p, nil
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("reading bus password: %w", err)
+func (l serverLog) Noticef(format string, v ...any) { l.log.Debug().Msgf(format, v...) }
+func (l serverLog) Warnf(format string, v ...any) {
+	// The passwords are random and never leave the data directory; the server's
+	// advice to hash them concerns configuration files.
+	if strings.HasPrefix(format, "Plaintext passwords detected") {
+		return
 	}
-	buf := make([]byte, 24)
-	if _, err := rand.Read(buf); err != nil {
-		return "", err
-	}
-	p := hex.EncodeToString(buf)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return "", fmt.Errorf("creating bus directory: %w", err)
-	}
-	if err := os.WriteFile(path, []byte(p+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("writing bus password: %w", err)
-	}
-	return p, nil
+	l.log.Warn().Msgf(format, v...)
 }
-
-// ReadPassword reads the password stored in path.
-func ReadPassword(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("reading bus password (is the bus running with the same ECS_DATADIR?): %w", err)
-	}
-	return strings.TrimSpace(string(b)), nil
-}
+func (l serverLog) Errorf(format string, v ...any) { l.log.Error().Msgf(format, v...) }
+func (l serverLog) Fatalf(format string, v ...any) { l.log.Error().Msgf(format, v...) }
+func (l serverLog) Debugf(format string, v ...any) {}
+func (l serverLog) Tracef(format string, v ...any) {}

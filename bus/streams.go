@@ -21,11 +21,15 @@ const (
 	ConsumerSchedulerEvents  = "scheduler-events"
 	ConsumerReporter         = "reporter"
 
-	BucketInstance = "ecs_instance" // Registration under KeyRegistration; owner session
-	BucketTasks    = "ecs_tasks"    // TaskRecord under TaskKey; owner scheduler
-	BucketLedger   = "ecs_ledger"   // the scheduler's resource ledger; owner scheduler
+	BucketInstance   = "ecs_instance"   // Registration under KeyRegistration; owner session
+	BucketTasks      = "ecs_tasks"      // TaskRecord under TaskKey; owner scheduler
+	BucketLedger     = "ecs_ledger"     // the scheduler's resource ledger; owner scheduler
+	BucketDockerexec = "ecs_dockerexec" // dockerexec's event cursor under KeyEventCursor; owner dockerexec
 
 	KeyRegistration = "registration"
+	// KeyEventCursor holds the time (Unix nanoseconds, decimal) of the last Docker
+	// event dockerexec published, where a restarted dockerexec resumes.
+	KeyEventCursor = "events-since"
 )
 
 // TaskKey is a task's key in BucketTasks.
@@ -53,9 +57,9 @@ func StreamConfigs() []jetstream.StreamConfig {
 	}
 }
 
-// EnsureStreams creates or updates every stream of the contract. Any service may call
+// ensureStreams creates or updates every stream of the contract. Any service may call
 // it; it is idempotent.
-func EnsureStreams(ctx context.Context, js jetstream.JetStream) error {
+func ensureStreams(ctx context.Context, js jetstream.JetStream) error {
 	for _, cfg := range StreamConfigs() {
 		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
 			return fmt.Errorf("ensuring stream %s: %w", cfg.Name, err)
@@ -64,8 +68,8 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream) error {
 	return nil
 }
 
-// EnsureBucket creates or opens a key-value bucket with file storage.
-func EnsureBucket(ctx context.Context, js jetstream.JetStream, name string) (jetstream.KeyValue, error) {
+// ensureBucket creates or opens a key-value bucket with file storage.
+func ensureBucket(ctx context.Context, js jetstream.JetStream, name string) (jetstream.KeyValue, error) {
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:  name,
 		Storage: jetstream.FileStorage,
@@ -120,8 +124,14 @@ func GetJSON(ctx context.Context, kv jetstream.KeyValue, key string, v any) erro
 	return nil
 }
 
-// Prepare connects once and creates every stream and bucket of the contract, so that
-// services started later find them. Services still ensure what they use themselves.
+// Buckets lists every key-value bucket of the contract.
+func Buckets() []string {
+	return []string{BucketInstance, BucketTasks, BucketLedger, BucketDockerexec}
+}
+
+// Prepare connects once and creates (or updates) every stream and bucket of the
+// contract. Only the bus does it, as the admin user: services may not create streams,
+// they wait for them (OpenStreams, OpenBucket).
 func Prepare(ctx context.Context, dc DialConfig) error {
 	nc, err := Dial(dc)
 	if err != nil {
@@ -133,14 +143,41 @@ func Prepare(ctx context.Context, dc DialConfig) error {
 		return err
 	}
 	return Retry(ctx, func(ctx context.Context) error {
-		if err := EnsureStreams(ctx, js); err != nil {
+		if err := ensureStreams(ctx, js); err != nil {
 			return err
 		}
-		for _, b := range []string{BucketInstance, BucketTasks, BucketLedger} {
-			if _, err := EnsureBucket(ctx, js, b); err != nil {
+		for _, b := range Buckets() {
+			if _, err := ensureBucket(ctx, js, b); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// OpenStreams waits until every named stream exists, as a service started before the
+// bus has prepared them must.
+func OpenStreams(ctx context.Context, js jetstream.JetStream, names ...string) error {
+	return Retry(ctx, func(ctx context.Context) error {
+		for _, n := range names {
+			if _, err := js.Stream(ctx, n); err != nil {
+				return fmt.Errorf("opening stream %s: %w", n, err)
+			}
+		}
+		return nil
+	})
+}
+
+// OpenBucket waits until a bucket exists and returns it.
+func OpenBucket(ctx context.Context, js jetstream.JetStream, name string) (jetstream.KeyValue, error) {
+	var kv jetstream.KeyValue
+	err := Retry(ctx, func(ctx context.Context) error {
+		var err error
+		kv, err = js.KeyValue(ctx, name)
+		if err != nil {
+			return fmt.Errorf("opening bucket %s: %w", name, err)
+		}
+		return nil
+	})
+	return kv, err
 }

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -49,6 +50,7 @@ type Config struct {
 	// ECS_INSTANCE_ATTRIBUTES
 
 	ContainerStopTimeout   time.Duration // ECS_CONTAINER_STOP_TIMEOUT, min 1s
+	ImagePullTimeout       time.Duration // ECS_IMAGE_PULL_TIMEOUT: bounds one whole pull
 	ContainerStartTimeout  time.Duration // ECS_CONTAINER_START_TIMEOUT, min 45s
 	ContainerCreateTimeout time.Duration // ECS_CONTAINER_CREATE_TIMEOUT, min 1m
 	TaskCleanupWait        time.Duration // ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION, min 1s
@@ -70,9 +72,21 @@ type Config struct {
 	// 0.0.0.0, which stays the default).
 	HostPortBindIP string
 
+	// BusPasswords are bus passwords given by the environment
+	// (ECS_BUS_PASSWORD_<USER>, e.g. ECS_BUS_PASSWORD_SESSION), by lower-case user
+	// name; a user without one uses its file under $ECS_DATADIR/bus/users.
+	BusPasswords map[string]string
+
 	// SkipTLSVerify is the -k flag.
 	SkipTLSVerify bool
+
+	// Warnings are values that were accepted but changed (a duration below its
+	// minimum raised to it); the caller logs them once the logger exists.
+	Warnings []string
 }
+
+// BusUsers are the users whose passwords ECS_BUS_PASSWORD_<USER> may give.
+var BusUsers = []string{"admin", "session", "scheduler", "dockerexec", "reporter"}
 
 // Defaults returns the configuration with nothing set.
 func Defaults() Config {
@@ -84,6 +98,7 @@ func Defaults() Config {
 		DataDir:                "/data/",
 		LogLevel:               "info",
 		ContainerStopTimeout:   30 * time.Second,
+		ImagePullTimeout:       2 * time.Hour,
 		ContainerStartTimeout:  3 * time.Minute,
 		ContainerCreateTimeout: 4 * time.Minute,
 		TaskCleanupWait:        3 * time.Hour,
@@ -163,13 +178,10 @@ func FromEnv(lookup Lookup) (Config, error) {
 	c.SecretAccessKey, _ = p.str("AWS_SECRET_ACCESS_KEY")
 	c.SessionToken, _ = p.str("AWS_SESSION_TOKEN")
 	if v, ok := p.str("ECS_BACKEND_HOST"); ok {
-		if !strings.Contains(v, "://") {
-			v = "https://" + v
-		}
-		c.BackendHost = v
+		c.BackendHost = p.backendURL("ECS_BACKEND_HOST", v)
 	}
 	if v, ok := p.str("DOCKER_HOST"); ok {
-		c.DockerHost = v
+		c.DockerHost = p.dockerHost("DOCKER_HOST", v)
 	}
 	p.ports("ECS_RESERVED_PORTS", &c.ReservedPorts)
 	p.ports("ECS_RESERVED_PORTS_UDP", &c.ReservedPortsUDP)
@@ -190,6 +202,7 @@ func FromEnv(lookup Lookup) (Config, error) {
 		}
 	}
 	p.duration("ECS_CONTAINER_STOP_TIMEOUT", &c.ContainerStopTimeout, time.Second)
+	p.duration("ECS_IMAGE_PULL_TIMEOUT", &c.ImagePullTimeout, time.Second)
 	p.duration("ECS_CONTAINER_START_TIMEOUT", &c.ContainerStartTimeout, 45*time.Second)
 	p.duration("ECS_CONTAINER_CREATE_TIMEOUT", &c.ContainerCreateTimeout, time.Minute)
 	p.duration("ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION", &c.TaskCleanupWait, time.Second)
@@ -221,7 +234,7 @@ func FromEnv(lookup Lookup) (Config, error) {
 	p.boolean("ECS_EXTERNAL", &c.External)
 	p.boolean("ECS_UPDATES_ENABLED", &c.UpdatesEnabled)
 	if v, ok := p.str("ECS_BUS_URL"); ok {
-		c.BusURL = v
+		c.BusURL = p.busURL("ECS_BUS_URL", v)
 	}
 	p.port("ECS_BUS_PORT", &c.BusPort)
 	p.port("ECS_INTROSPECTION_PORT", &c.IntrospectionPort)
@@ -237,9 +250,18 @@ func FromEnv(lookup Lookup) (Config, error) {
 			c.HostPortBindIP = v
 		}
 	}
+	for _, u := range BusUsers {
+		if v, ok := p.str("ECS_BUS_PASSWORD_" + strings.ToUpper(u)); ok {
+			if c.BusPasswords == nil {
+				c.BusPasswords = map[string]string{}
+			}
+			c.BusPasswords[u] = v
+		}
+	}
 	if p.err != nil {
 		return Config{}, p.err
 	}
+	c.Warnings = p.warnings
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
@@ -260,8 +282,9 @@ func (c Config) Validate() error {
 }
 
 type parser struct {
-	lookup Lookup
-	err    error
+	lookup   Lookup
+	err      error
+	warnings []string
 }
 
 func (p *parser) fail(key, val, why string) {
@@ -312,6 +335,8 @@ func (p *parser) port(key string, dst *int) {
 	}
 }
 
+// duration reads a Go duration. A negative one is an error; one below min (zero
+// included) is raised to min with a warning, as the real agent raises it.
 func (p *parser) duration(key string, dst *time.Duration, min time.Duration) {
 	if v, ok := p.str(key); ok {
 		d, err := time.ParseDuration(v)
@@ -319,11 +344,88 @@ func (p *parser) duration(key string, dst *time.Duration, min time.Duration) {
 			p.fail(key, v, "want a duration such as 30s, 10m or 3h")
 			return
 		}
+		if d < 0 {
+			p.fail(key, v, "a duration must not be negative")
+			return
+		}
 		if d < min {
+			p.warnings = append(p.warnings, fmt.Sprintf("%s=%q is below its minimum; using %s", key, v, min))
 			d = min
 		}
 		*dst = d
 	}
+}
+
+// backendURL reads an ECS endpoint: a URL with scheme http or https and a host, or a
+// bare host[:port] to which https:// is prepended, as the real agent does.
+func (p *parser) backendURL(key, v string) string {
+	s := v
+	if !strings.Contains(s, "://") {
+		s = "https://" + s
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		p.fail(key, v, "want a URL such as https://ecs.us-west-2.amazonaws.com or http://127.0.0.1:51700")
+	case u.Scheme != "http" && u.Scheme != "https":
+		p.fail(key, v, "the scheme must be http or https")
+	case u.Host == "" || u.Hostname() == "":
+		p.fail(key, v, "the URL has no host")
+	case u.Port() != "" && !validPort(u.Port()):
+		p.fail(key, v, "the port must be a number from 1 to 65535")
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		p.fail(key, v, "the URL must not carry credentials, a query or a fragment")
+	default:
+		return s
+	}
+	return ""
+}
+
+// busURL reads the address of the pod's bus: nats://host:port.
+func (p *parser) busURL(key, v string) string {
+	u, err := url.Parse(v)
+	switch {
+	case err != nil || u.Scheme != "nats" && u.Scheme != "tls":
+		p.fail(key, v, "want a URL such as nats://127.0.0.1:4222")
+	case u.Hostname() == "":
+		p.fail(key, v, "the URL has no host")
+	case u.Port() != "" && !validPort(u.Port()):
+		p.fail(key, v, "the port must be a number from 1 to 65535")
+	default:
+		return v
+	}
+	return ""
+}
+
+// dockerHost reads the Docker engine's address as the Docker client does:
+// unix:///path, tcp://host:port, http(s)://host:port or ssh://[user@]host.
+func (p *parser) dockerHost(key, v string) string {
+	u, err := url.Parse(v)
+	if err != nil {
+		p.fail(key, v, "want an address such as unix:///var/run/docker.sock or tcp://127.0.0.1:2375")
+		return ""
+	}
+	switch u.Scheme {
+	case "unix", "npipe":
+		if u.Path == "" {
+			p.fail(key, v, "the socket path is missing")
+			return ""
+		}
+	case "tcp", "http", "https", "ssh":
+		if u.Hostname() == "" {
+			p.fail(key, v, "the address has no host")
+			return ""
+		}
+	default:
+		p.fail(key, v, "the scheme must be unix, tcp, http, https or ssh")
+		return ""
+	}
+	return v
+}
+
+func validPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 1 && n <= 65535
 }
 
 func (p *parser) ports(key string, dst *[]int) {

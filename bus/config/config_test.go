@@ -55,6 +55,53 @@ func TestValues(t *testing.T) {
 	}
 }
 
+func TestBackendHost(t *testing.T) {
+	good := map[string]string{
+		"127.0.0.1:51700":                     "https://127.0.0.1:51700",
+		"http://127.0.0.1:51700":              "http://127.0.0.1:51700",
+		"https://ecs.us-west-2.amazonaws.com": "https://ecs.us-west-2.amazonaws.com",
+		"ecs.us-west-2.amazonaws.com":         "https://ecs.us-west-2.amazonaws.com",
+	}
+	for in, want := range good {
+		c, err := FromEnv(env(map[string]string{"ECS_BACKEND_HOST": in}))
+		if err != nil || c.BackendHost != want {
+			t.Errorf("%q: got %q, %v; want %q", in, c.BackendHost, err, want)
+		}
+	}
+	for _, bad := range []string{"ftp://127.0.0.1", "http://", "http://:80", "https://host:99999", "http://u:p@host", "http://host/?x=1", "://x"} {
+		_, err := FromEnv(env(map[string]string{"ECS_BACKEND_HOST": bad}))
+		if err == nil || !strings.Contains(err.Error(), "ECS_BACKEND_HOST") || !strings.Contains(err.Error(), bad) {
+			t.Errorf("%q: error %v does not name the variable and value", bad, err)
+		}
+	}
+}
+
+func TestDurationsBelowTheirMinimumWarn(t *testing.T) {
+	c, err := FromEnv(env(map[string]string{"ECS_CONTAINER_STOP_TIMEOUT": "0s", "ECS_CONTAINER_START_TIMEOUT": "10s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ContainerStopTimeout != time.Second || c.ContainerStartTimeout != 45*time.Second {
+		t.Errorf("stop %v start %v, want the minimums", c.ContainerStopTimeout, c.ContainerStartTimeout)
+	}
+	if len(c.Warnings) != 2 || !strings.Contains(strings.Join(c.Warnings, " "), "ECS_CONTAINER_START_TIMEOUT") {
+		t.Errorf("warnings %q", c.Warnings)
+	}
+	if _, err := FromEnv(env(map[string]string{"ECS_CONTAINER_STOP_TIMEOUT": "-1s"})); err == nil || !strings.Contains(err.Error(), "negative") {
+		t.Errorf("a negative stop timeout: %v", err)
+	}
+}
+
+func TestBusPasswordsFromTheEnvironment(t *testing.T) {
+	c, err := FromEnv(env(map[string]string{"ECS_BUS_PASSWORD_SESSION": "s3cret", "ECS_BUS_PASSWORD_BOGUS": "x"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.BusPasswords) != 1 || c.BusPasswords["session"] != "s3cret" {
+		t.Errorf("bus passwords %v", c.BusPasswords)
+	}
+}
+
 func TestBadValuesNameTheVariable(t *testing.T) {
 	cases := map[string]string{
 		"ECS_RESERVED_PORTS":          "22,80",
@@ -66,6 +113,11 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"ECS_DYNAMIC_HOST_PORT_RANGE": "9-2",
 		"ECS_INSTANCE_ATTRIBUTES":     "[1]",
 		"ECS_HOST_PORT_BIND_IP":       "localhost",
+		"ECS_BACKEND_HOST":            "ftp://127.0.0.1:51700",
+		"ECS_CONTAINER_START_TIMEOUT": "-5m",
+		"ECS_IMAGE_PULL_TIMEOUT":      "forever",
+		"ECS_BUS_URL":                 "127.0.0.1:4222",
+		"DOCKER_HOST":                 "docker.sock",
 	}
 	for k, v := range cases {
 		_, err := FromEnv(env(map[string]string{k: v}))

@@ -70,6 +70,9 @@ func (p Program) Exec(ctx context.Context, args []string, stdout, stderr io.Writ
 		return ExitRetry
 	}
 	defer closer.Close()
+	for _, w := range cfg.Warnings {
+		log.Warn().Msg(w)
+	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	err = p.Run(ctx, cfg, log)
@@ -84,8 +87,22 @@ func (p Program) Exec(ctx context.Context, args []string, stdout, stderr io.Writ
 	return ExitRetry
 }
 
-// Dial connects a service running alone to the pod's bus (ECS_BUS_URL or -bus),
-// authenticating with the password the bus keeps in ECS_DATADIR.
-func Dial(name string, cfg config.Config) (*nats.Conn, error) {
-	return bus.Dial(bus.DialConfig{Name: name, URL: cfg.BusURL, PasswordFile: bus.CredentialsFile(cfg.DataDir)})
+// Dial connects a service running alone to the pod's bus (ECS_BUS_URL or -bus) as
+// user u, with the password ECS_BUS_PASSWORD_<USER> gives or else the one the bus
+// keeps for u in ECS_DATADIR.
+func Dial(name string, u bus.User, cfg config.Config, log zerolog.Logger) (*nats.Conn, error) {
+	return bus.Dial(bus.DialConfig{
+		Name: name, User: u, URL: cfg.BusURL, Log: log,
+		Password:     cfg.BusPasswords[string(u)],
+		PasswordFile: bus.CredentialFile(cfg.DataDir, u),
+	})
+}
+
+// BusPasswords are the passwords the environment gives, by user.
+func BusPasswords(cfg config.Config) map[bus.User]string {
+	out := map[bus.User]string{}
+	for k, v := range cfg.BusPasswords {
+		out[bus.User(k)] = v
+	}
+	return out
 }

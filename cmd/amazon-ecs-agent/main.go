@@ -36,22 +36,30 @@ type service interface {
 }
 
 func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
-	pw, err := bus.LoadOrCreatePassword(bus.CredentialsFile(cfg.DataDir))
+	users, err := bus.LoadOrCreateCredentials(cfg.DataDir, process.BusPasswords(cfg))
 	if err != nil {
 		return err
 	}
 	srv, err := bus.StartServer(bus.ServerConfig{
 		StoreDir:   filepath.Join(cfg.DataDir, "bus"),
 		DontListen: true,
-		Password:   pw,
+		Users:      users,
+		Log:        log.With().Str(logger.FieldService, "bus").Logger(),
 	})
 	if err != nil {
 		return err
 	}
 	defer srv.Shutdown()
+	if err := bus.Prepare(ctx, bus.DialConfig{Name: "amazon-ecs-agent", User: bus.UserAdmin, InProcess: srv, Password: users[bus.UserAdmin], Log: log}); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
 
-	conn := func(name string) (*nats.Conn, error) {
-		return bus.Dial(bus.DialConfig{Name: name, InProcess: srv, Password: pw})
+	// Each service connects as its own user, with the permissions it has in the pod.
+	conn := func(name string, u bus.User) (*nats.Conn, error) {
+		return bus.Dial(bus.DialConfig{Name: name, User: u, InProcess: srv, Password: users[u], Log: log})
 	}
 
 	type built struct {
@@ -60,8 +68,8 @@ func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 		nc   *nats.Conn
 	}
 	var services []built
-	add := func(name string, mk func(nc *nats.Conn, l zerolog.Logger) (service, error)) error {
-		nc, err := conn(name)
+	add := func(name string, u bus.User, mk func(nc *nats.Conn, l zerolog.Logger) (service, error)) error {
+		nc, err := conn(name, u)
 		if err != nil {
 			return err
 		}
@@ -75,23 +83,24 @@ func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	}
 	steps := []struct {
 		name string
+		user bus.User
 		mk   func(nc *nats.Conn, l zerolog.Logger) (service, error)
 	}{
-		{"dockerexec", func(nc *nats.Conn, l zerolog.Logger) (service, error) {
+		{"dockerexec", bus.UserDockerexec, func(nc *nats.Conn, l zerolog.Logger) (service, error) {
 			return dockerexec.New(dockerexec.ConfigFrom(cfg), dockerexec.Deps{Conn: nc, Log: l})
 		}},
-		{"scheduler", func(nc *nats.Conn, l zerolog.Logger) (service, error) {
+		{"scheduler", bus.UserScheduler, func(nc *nats.Conn, l zerolog.Logger) (service, error) {
 			return scheduler.New(scheduler.ConfigFrom(cfg), nc, l), nil
 		}},
-		{"reporter", func(nc *nats.Conn, l zerolog.Logger) (service, error) {
+		{"reporter", bus.UserReporter, func(nc *nats.Conn, l zerolog.Logger) (service, error) {
 			return reporter.New(reporter.ConfigFrom(cfg), nc, l)
 		}},
-		{"session", func(nc *nats.Conn, l zerolog.Logger) (service, error) {
+		{"session", bus.UserSession, func(nc *nats.Conn, l zerolog.Logger) (service, error) {
 			return session.New(session.ConfigFrom(cfg), nc, l)
 		}},
 	}
 	for _, s := range steps {
-		if err := add(s.name, s.mk); err != nil {
+		if err := add(s.name, s.user, s.mk); err != nil {
 			return err
 		}
 	}

@@ -11,6 +11,9 @@ type Config struct {
 	// DockerHost is the engine's address (DOCKER_HOST); empty means the Docker
 	// client's own default.
 	DockerHost string
+	// Cluster is the configured cluster (ECS_CLUSTER): only containers labelled with
+	// it are watched and acted on; empty means any agent container.
+	Cluster string
 	// HostPortBindIP is the host address container ports are published on
 	// (ECS_HOST_PORT_BIND_IP, default 0.0.0.0).
 	HostPortBindIP string
@@ -47,10 +50,11 @@ const (
 func ConfigFrom(c config.Config) Config {
 	return Config{
 		DockerHost:     c.DockerHost,
+		Cluster:        c.Cluster,
 		HostPortBindIP: c.HostPortBindIP,
 		PullBehavior:   c.ImagePullBehavior,
 		StopTimeout:    c.ContainerStopTimeout,
-		PullTimeout:    defaultPullTimeout,
+		PullTimeout:    c.ImagePullTimeout,
 		PullAttempts:   defaultPullAttempts,
 		PullRetryWait:  defaultPullRetryWait,
 		CallTimeout:    max(c.ContainerCreateTimeout, c.ContainerStartTimeout),

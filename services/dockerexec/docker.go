@@ -36,6 +36,7 @@ type EventSource interface {
 	Ping(ctx context.Context) (types.Ping, error)
 	Events(ctx context.Context, opts events.ListOptions) (<-chan events.Message, <-chan error)
 	ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error)
+	ContainerList(ctx context.Context, opts container.ListOptions) ([]container.Summary, error)
 }
 
 // Engine is the call that tells which engine dockerexec drives; the version goes

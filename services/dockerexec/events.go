@@ -5,15 +5,17 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/ecs-agent/ecs-agent/bus"
+	"github.com/ecs-agent/ecs-agent/bus/backoff"
 	"github.com/ecs-agent/ecs-agent/bus/logger"
 )
 
@@ -21,8 +23,15 @@ import (
 // the ECS_EVENTS stream.
 //
 //	Docker /events ──reader──▶ queue ──publisher──▶ JetStream (ECS_EVENTS)
-//	     ▲                                             ID <dockerID>/<action>/<timeNano>
-//	     └── reconnect with since = last event time
+//	  since = cursor ▲            ▲                    ID <dockerID>/<action>/<timeNano>
+//	                 │            └── one "inspect" event per container of the instance, at start
+//	  ecs_dockerexec["events-since"] ◀── saver (every second) ◀── time of the last published event
+//
+// Nothing that happens while dockerexec is down is lost: the reader resumes from the
+// time of the last event published (persisted in the cursor), and once the instance is
+// known every container of it is inspected and its state published, for what the
+// engine no longer remembers. Only this instance's containers are published (the
+// engine may run other agents' and other clusters').
 //
 // Two goroutines, because the engine drops events for a subscriber that reads too
 // slowly, and publishing waits on the bus (which may be restarting): the reader only
@@ -31,81 +40,163 @@ import (
 // is idempotent.
 type watcher struct {
 	docker EventSource
-	nc     *nats.Conn
+	js     jetstream.JetStream
+	inst   *instance
 	log    zerolog.Logger
-	// minBackoff and maxBackoff bound the wait between reconnects to the engine.
-	minBackoff, maxBackoff time.Duration
+	// reconnect is the wait between reconnects to the engine.
+	reconnect backoff.Backoff
+	// published is the time (Unix ns) of the last event published, saved as the cursor.
+	published atomic.Int64
 }
 
-func newWatcher(d EventSource, nc *nats.Conn, log zerolog.Logger) *watcher {
-	return &watcher{docker: d, nc: nc, log: log.With().Str("component", "events").Logger(),
-		minBackoff: 250 * time.Millisecond, maxBackoff: 10 * time.Second}
+func newWatcher(d EventSource, js jetstream.JetStream, inst *instance, log zerolog.Logger) *watcher {
+	return &watcher{docker: d, js: js, inst: inst, log: log.With().Str("component", "events").Logger(),
+		reconnect: backoff.Backoff{Min: 250 * time.Millisecond, Max: 10 * time.Second, Factor: 2, Jitter: 0.2}}
 }
 
 // queueSize is how many events may wait for the bus before the reader blocks.
 const queueSize = 8192
 
-// run watches until ctx ends.
-func (w *watcher) run(ctx context.Context) {
-	// Events are watched from the moment the service starts, not from the moment the
-	// bus is ready, so that nothing that happens in between is lost.
-	started := time.Now().UnixNano()
-	js, err := bus.JetStream(w.nc)
-	if err != nil {
-		w.log.Error().Err(err).Msg("no JetStream context; container events are not published")
-		return
-	}
-	if err := bus.Retry(ctx, func(ctx context.Context) error { return bus.EnsureStreams(ctx, js) }); err != nil {
-		return // ctx ended
-	}
-	queue := make(chan events.Message, queueSize)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		w.publishLoop(ctx, js, queue)
-	}()
-	w.readLoop(ctx, queue, started)
-	<-done
+// item is one thing to publish: a Docker event, or the state of a container.
+type item struct {
+	event *events.Message
+	state *bus.ContainerState
 }
 
-// readLoop subscribes to the engine's events and queues them, from started (the
-// service's start; older history is the scheduler's to re-inspect) and, after a
-// break, from the last event seen.
-func (w *watcher) readLoop(ctx context.Context, queue chan<- events.Message, started int64) {
+// run watches until ctx ends.
+func (w *watcher) run(ctx context.Context) {
+	// Events are watched from the moment the service starts (or from the cursor), not
+	// from the moment the bus is ready, so that nothing that happens in between is lost.
+	started := time.Now().UnixNano()
+	if err := bus.OpenStreams(ctx, w.js, bus.StreamEvents); err != nil {
+		return // ctx ended
+	}
+	cursor, err := bus.OpenBucket(ctx, w.js, bus.BucketDockerexec)
+	if err != nil {
+		return
+	}
 	since := started
-	backoff := w.minBackoff
+	if e, err := cursor.Get(ctx, bus.KeyEventCursor); err == nil {
+		if n, err := strconv.ParseInt(string(e.Value()), 10, 64); err == nil && n > 0 && n < started {
+			since = n
+			w.log.Info().Str("since", sinceParam(since)).Msg("resuming container events where the last dockerexec stopped")
+		}
+	}
+	w.published.Store(since)
+	queue := make(chan item, queueSize)
+	done := make(chan struct{}, 3)
+	go func() { w.publishLoop(ctx, queue); done <- struct{}{} }()
+	go func() { w.saveCursor(ctx, cursor, since); done <- struct{}{} }()
+	go func() { w.snapshot(ctx, queue); done <- struct{}{} }()
+	w.readLoop(ctx, queue, since)
+	for range 3 {
+		<-done
+	}
+}
+
+// saveCursor stores the time of the last published event every second while it moves.
+func (w *watcher) saveCursor(ctx context.Context, kv jetstream.KeyValue, saved int64) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	save := func(ctx context.Context) {
+		if n := w.published.Load(); n != saved {
+			if _, err := kv.Put(ctx, bus.KeyEventCursor, []byte(strconv.FormatInt(n, 10))); err == nil {
+				saved = n
+			}
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			save(sctx)
+			cancel()
+			return
+		case <-t.C:
+			save(ctx)
+		}
+	}
+}
+
+// snapshot queues the state of every container of the instance once the instance is
+// known: what happened while dockerexec was away, beyond the engine's memory of
+// events, reaches the scheduler this way.
+func (w *watcher) snapshot(ctx context.Context, queue chan<- item) {
+	arn, ok := w.inst.wait(ctx)
+	if !ok {
+		return
+	}
+	_ = backoff.Retry(ctx, backoff.Fast, func(ctx context.Context) error {
+		args := filters.NewArgs(filters.Arg("label", bus.LabelTaskARN))
+		if w.inst.cluster != "" {
+			args.Add("label", bus.LabelCluster+"="+w.inst.cluster)
+		}
+		list, err := w.docker.ContainerList(ctx, container.ListOptions{All: true, Filters: args})
+		if err != nil {
+			w.log.Debug().Err(err).Msg("listing containers for the start-up snapshot; retrying")
+			return err
+		}
+		n := 0
+		for _, c := range list {
+			if !w.inst.owns(c.Labels) {
+				continue
+			}
+			in, err := w.docker.ContainerInspect(ctx, c.ID)
+			if err != nil {
+				continue // removed meanwhile: its destroy event says so
+			}
+			st := containerState(in)
+			select {
+			case queue <- item{state: &st}:
+				n++
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		w.log.Info().Int("containers", n).Str(logger.FieldInstance, arn).Msg("published the state of every container of the instance")
+		return nil
+	})
+}
+
+// readLoop subscribes to the engine's events of the configured cluster and queues
+// them, from since and, after a break, from the last event seen.
+func (w *watcher) readLoop(ctx context.Context, queue chan<- item, since int64) {
+	bo := w.reconnect.Start()
 	for ctx.Err() == nil {
 		if _, err := w.docker.Ping(ctx); err != nil {
-			w.log.Warn().Err(err).Dur("retry_in", backoff).Msg("Docker engine does not answer")
-			if !sleep(ctx, backoff) {
+			wait := bo.Next()
+			w.log.Warn().Err(err).Dur("retry_in", wait).Msg("Docker engine does not answer")
+			if !backoff.Sleep(ctx, wait) {
 				return
 			}
-			backoff = min(backoff*2, w.maxBackoff)
 			continue
 		}
+		label := bus.LabelTaskARN
 		opts := events.ListOptions{Filters: filters.NewArgs(
 			filters.Arg("type", string(events.ContainerEventType)),
-			filters.Arg("label", bus.LabelTaskARN),
+			filters.Arg("label", label),
 		)}
+		if w.inst.cluster != "" {
+			opts.Filters.Add("label", bus.LabelCluster+"="+w.inst.cluster)
+		}
 		opts.Since = sinceParam(since)
 		sctx, cancel := context.WithCancel(ctx)
 		msgs, errs := w.docker.Events(sctx, opts)
 		w.log.Debug().Str("since", opts.Since).Msg("watching container events")
-		broke := w.drain(sctx, msgs, errs, queue, &since, &backoff)
+		broke := w.drain(sctx, msgs, errs, queue, &since, bo)
 		cancel()
 		if !broke {
 			return
 		}
-		if !sleep(ctx, backoff) {
+		if !backoff.Sleep(ctx, bo.Next()) {
 			return
 		}
-		backoff = min(backoff*2, w.maxBackoff)
 	}
 }
 
 // drain reads one subscription until it breaks (true) or ctx ends (false).
 func (w *watcher) drain(ctx context.Context, msgs <-chan events.Message, errs <-chan error,
-	queue chan<- events.Message, since *int64, backoff *time.Duration) bool {
+	queue chan<- item, since *int64, bo *backoff.Schedule) bool {
 	for {
 		select {
 		case <-ctx.Done():
@@ -120,9 +211,9 @@ func (w *watcher) drain(ctx context.Context, msgs <-chan events.Message, errs <-
 			if t := eventTime(m); t > *since {
 				*since = t
 			}
-			*backoff = w.minBackoff
+			bo.Reset()
 			select {
-			case queue <- m:
+			case queue <- item{event: &m}:
 			case <-ctx.Done():
 				return false
 			}
@@ -130,27 +221,40 @@ func (w *watcher) drain(ctx context.Context, msgs <-chan events.Message, errs <-
 	}
 }
 
-// publishLoop translates and publishes queued events in order, retrying each until
-// the bus takes it.
-func (w *watcher) publishLoop(ctx context.Context, js jetstream.JetStream, queue <-chan events.Message) {
+// publishLoop translates and publishes queued items in order, retrying each until
+// the bus takes it. Nothing is published before the instance is known, since only
+// then can another instance's container be told from this one's.
+func (w *watcher) publishLoop(ctx context.Context, queue <-chan item) {
+	if _, ok := w.inst.wait(ctx); !ok {
+		return
+	}
 	oom := map[string]bool{} // containers with an oom event since their last start
 	for {
-		var m events.Message
+		var it item
 		select {
 		case <-ctx.Done():
 			return
-		case m = <-queue:
+		case it = <-queue:
 		}
-		ev, ok := w.translate(ctx, m, oom)
+		var ev bus.ContainerEvent
+		var ok bool
+		if it.event != nil {
+			ev, ok = w.translate(ctx, *it.event, oom)
+		} else {
+			ev, ok = stateEvent(*it.state)
+		}
 		if !ok {
 			continue
 		}
 		subject := bus.EventSubject(ev.TaskArn, ev.ContainerName)
 		id := fmt.Sprintf("%s/%s/%d", ev.DockerID, ev.Action, ev.TimeNano)
+		if it.state != nil {
+			id = fmt.Sprintf("%s/inspect/%s/%d", ev.DockerID, ev.Status, ev.TimeNano)
+		}
 		err := bus.Retry(ctx, func(ctx context.Context) error {
 			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			defer cancel()
-			_, err := bus.Publish(pctx, js, subject, id, ev)
+			_, err := bus.Publish(pctx, w.js, subject, id, ev)
 			if err != nil {
 				w.log.Warn().Err(err).Str("msg_id", id).Msg("publishing container event; retrying")
 			}
@@ -159,11 +263,39 @@ func (w *watcher) publishLoop(ctx context.Context, js jetstream.JetStream, queue
 		if err != nil {
 			return // ctx ended
 		}
+		if it.event != nil && ev.TimeNano > w.published.Load() {
+			w.published.Store(ev.TimeNano)
+		}
 		w.log.Debug().Str(logger.FieldTaskARN, ev.TaskArn).Str(logger.FieldContainer, ev.ContainerName).
 			Str(logger.FieldDockerID, ev.DockerID).Str("action", ev.Action).Str("status", string(ev.Status)).
 			Msg("container event")
 	}
 }
+
+// stateEvent is the event that carries an inspected container's state (action
+// "inspect"), timed by the state's own last change so that the same state published
+// twice has the same message ID.
+func stateEvent(st bus.ContainerState) (bus.ContainerEvent, bool) {
+	if st.TaskArn == "" || st.ContainerName == "" || st.DockerID == "" {
+		return bus.ContainerEvent{}, false
+	}
+	at := st.CreatedAt
+	if st.StartedAt != nil {
+		at = *st.StartedAt
+	}
+	if st.FinishedAt != nil {
+		at = *st.FinishedAt
+	}
+	return bus.ContainerEvent{
+		Type: bus.TypeContainerEvent, TaskArn: st.TaskArn, ContainerName: st.ContainerName,
+		DockerID: st.DockerID, Action: ActionInspect, Status: st.Status, ExitCode: st.ExitCode,
+		OOMKilled: st.OOMKilled, Health: st.Health, TimeNano: at.UnixNano(),
+	}, true
+}
+
+// ActionInspect is the action of an event that carries an inspected state rather
+// than something Docker reported.
+const ActionInspect = "inspect"
 
 // translate maps a Docker event to a bus event; ok is false for events the bus does
 // not carry.
@@ -180,7 +312,7 @@ func (w *watcher) translate(ctx context.Context, m events.Message, oom map[strin
 		DockerID:      m.Actor.ID,
 		TimeNano:      eventTime(m),
 	}
-	if ev.TaskArn == "" || ev.ContainerName == "" || ev.DockerID == "" {
+	if ev.TaskArn == "" || ev.ContainerName == "" || ev.DockerID == "" || !w.inst.owns(attrs) {
 		return ev, false
 	}
 	action := string(m.Action)
@@ -253,13 +385,4 @@ func sinceParam(ns int64) string {
 	return fmt.Sprintf("%d.%09d", ns/int64(time.Second), ns%int64(time.Second))
 }
 
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
+func sleep(ctx context.Context, d time.Duration) bool { return backoff.Sleep(ctx, d) }

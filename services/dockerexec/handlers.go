@@ -39,7 +39,7 @@ func (s *Service) handleCreate(ctx context.Context, req bus.CreateRequest) (bus.
 	defer cancel()
 	name := req.Container.Name
 	log := s.log.With().Str(logger.FieldTaskARN, req.TaskArn).Str(logger.FieldContainer, name).Logger()
-	defer s.keys.lock(req.TaskArn + "\x00" + name)()
+	defer s.keys.lock(lockKey(bus.ContainerRef{TaskArn: req.TaskArn, ContainerName: name}))()
 
 	existing, err := s.findByLabels(ctx, req.TaskArn, name)
 	if err != nil {
@@ -85,21 +85,29 @@ func (s *Service) sameContainer(ctx context.Context, req bus.CreateRequest) (bus
 	return bus.CreateReply{DockerID: in.ID, DockerName: strings.TrimPrefix(in.Name, "/"), Existed: true}, true
 }
 
+// handleStart starts a created container once. It inspects first: a container that is
+// running, or has run before (it has a start time, or has exited), is not started
+// again, so that a start retried after its reply was lost never runs a finished
+// container a second time; the reply is the container's state either way.
 func (s *Service) handleStart(ctx context.Context, req bus.StartRequest) (bus.ContainerState, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 	defer cancel()
-	id, err := s.resolve(ctx, req.ContainerRef)
+	defer s.keys.lock(lockKey(req.ContainerRef))()
+	in, err := s.resolve(ctx, req.ContainerRef, bus.CodeStartFailed)
 	if err != nil {
 		return bus.ContainerState{}, err
 	}
-	// Starting a running container is a no-op for Docker (304), which makes start
-	// idempotent for free.
-	if err := s.docker.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+	if st := containerState(in); st.Status != bus.StatusCreated || st.StartedAt != nil {
+		s.log.Debug().Str(logger.FieldTaskARN, req.TaskArn).Str(logger.FieldContainer, req.ContainerName).
+			Str(logger.FieldDockerID, in.ID).Str("status", string(st.Status)).Msg("container has run already; not starting it again")
+		return st, nil
+	}
+	if err := s.docker.ContainerStart(ctx, in.ID, container.StartOptions{}); err != nil {
 		return bus.ContainerState{}, engineError(err, bus.CodeStartFailed, true, "starting container %s", refName(req.ContainerRef))
 	}
 	s.log.Info().Str(logger.FieldTaskARN, req.TaskArn).Str(logger.FieldContainer, req.ContainerName).
-		Str(logger.FieldDockerID, id).Msg("container started")
-	return s.inspect(ctx, id, bus.CodeStartFailed)
+		Str(logger.FieldDockerID, in.ID).Msg("container started")
+	return s.inspect(ctx, in.ID, bus.CodeStartFailed)
 }
 
 // handleStop stops with the request's timeout (the configured stop timeout when it
@@ -112,10 +120,12 @@ func (s *Service) handleStop(ctx context.Context, req bus.StopRequest) (bus.Cont
 	// The engine waits for the timeout, then kills and waits for the exit.
 	ctx, cancel := context.WithTimeout(ctx, timeout+s.cfg.CallTimeout)
 	defer cancel()
-	id, err := s.resolve(ctx, req.ContainerRef)
+	defer s.keys.lock(lockKey(req.ContainerRef))()
+	in, err := s.resolve(ctx, req.ContainerRef, bus.CodeStopFailed)
 	if err != nil {
 		return bus.ContainerState{}, err
 	}
+	id := in.ID
 	secs := int(math.Ceil(timeout.Seconds()))
 	if err := s.docker.ContainerStop(ctx, id, container.StopOptions{Timeout: &secs}); err != nil {
 		return bus.ContainerState{}, engineError(err, bus.CodeStopFailed, true, "stopping container %s", refName(req.ContainerRef))
@@ -135,7 +145,14 @@ func (s *Service) handleRemove(ctx context.Context, req bus.RemoveRequest) (stru
 	var ids []string
 	switch {
 	case req.DockerID != "":
-		ids = []string{req.DockerID}
+		in, err := s.resolve(ctx, req.ContainerRef, bus.CodeInternal)
+		if bus.CodeOf(err) == bus.CodeNotFound {
+			return struct{}{}, nil // already gone, or never ours: nothing of ours to remove
+		}
+		if err != nil {
+			return struct{}{}, err
+		}
+		ids = []string{in.ID}
 	case req.TaskArn != "" && req.ContainerName != "":
 		found, err := s.findByLabels(ctx, req.TaskArn, req.ContainerName)
 		if err != nil {
@@ -161,23 +178,35 @@ func (s *Service) handleRemove(ctx context.Context, req bus.RemoveRequest) (stru
 func (s *Service) handleInspect(ctx context.Context, req bus.InspectRequest) (bus.ContainerState, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 	defer cancel()
-	id, err := s.resolve(ctx, req.ContainerRef)
+	in, err := s.resolve(ctx, req.ContainerRef, bus.CodeInternal)
 	if err != nil {
 		return bus.ContainerState{}, err
 	}
-	return s.inspect(ctx, id, bus.CodeInternal)
+	return containerState(in), nil
 }
 
-// handleList inspects every container of the agent (or of one task): a listing alone
-// lacks exit codes and times, which is what the scheduler lists for.
+// handleList inspects every container of this agent's cluster (or of one task, or one
+// container instance): a listing alone lacks exit codes and times, which is what the
+// callers list for. Containers of other clusters sharing the engine are never listed,
+// nor, once the instance is registered, those of other instances; before that (a
+// session that lost its store looks for the instance it was) every instance's
+// containers of the cluster are.
 func (s *Service) handleList(ctx context.Context, req bus.ListRequest) (bus.ListReply, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 	defer cancel()
-	label := bus.LabelTaskARN
+	args := filters.NewArgs()
 	if req.TaskArn != "" {
-		label += "=" + req.TaskArn
+		args.Add("label", bus.LabelTaskARN+"="+req.TaskArn)
+	} else {
+		args.Add("label", bus.LabelTaskARN)
 	}
-	list, err := s.docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", label))})
+	if cluster := firstNonEmpty(req.Cluster, s.cfg.Cluster); cluster != "" {
+		args.Add("label", bus.LabelCluster+"="+cluster)
+	}
+	if req.ContainerInstanceArn != "" {
+		args.Add("label", bus.LabelContainerInstanceARN+"="+req.ContainerInstanceArn)
+	}
+	list, err := s.docker.ContainerList(ctx, container.ListOptions{All: true, Filters: args})
 	if err != nil {
 		return bus.ListReply{}, engineError(err, bus.CodeInternal, false, "listing containers")
 	}
@@ -190,40 +219,64 @@ func (s *Service) handleList(ctx context.Context, req bus.ListRequest) (bus.List
 		if err != nil {
 			return bus.ListReply{}, engineError(err, bus.CodeInternal, false, "inspecting container %s", c.ID)
 		}
+		if in.Config == nil || !s.inst.owns(in.Config.Labels) {
+			continue // another instance's, sharing the engine and the cluster
+		}
 		rep.Containers = append(rep.Containers, containerState(in))
 	}
 	return rep, nil
 }
 
-// resolve finds the Docker ID of a reference: the ID as given, or the container that
-// carries the task and container labels.
-func (s *Service) resolve(ctx context.Context, ref bus.ContainerRef) (string, error) {
-	if ref.DockerID != "" {
-		return ref.DockerID, nil
+// resolve inspects the container a reference names: by Docker ID, or the one that
+// carries the task and container labels. A container that is not this instance's
+// (another agent's, or none at all) is CodeNotFound, so that no command can touch a
+// container the agent did not create.
+func (s *Service) resolve(ctx context.Context, ref bus.ContainerRef, domain bus.Code) (container.InspectResponse, error) {
+	id := ref.DockerID
+	if id == "" {
+		if ref.TaskArn == "" || ref.ContainerName == "" {
+			return container.InspectResponse{}, badRequest("name a container by dockerId, or by taskArn and containerName")
+		}
+		found, err := s.findByLabels(ctx, ref.TaskArn, ref.ContainerName)
+		if err != nil {
+			return container.InspectResponse{}, engineError(err, bus.CodeInternal, false, "looking for container %s", ref.ContainerName)
+		}
+		if len(found) == 0 {
+			return container.InspectResponse{}, bus.Errorf(bus.CodeNotFound, "no container %s of task %s", ref.ContainerName, ref.TaskArn)
+		}
+		id = found[0].ID
 	}
-	if ref.TaskArn == "" || ref.ContainerName == "" {
-		return "", badRequest("name a container by dockerId, or by taskArn and containerName")
-	}
-	found, err := s.findByLabels(ctx, ref.TaskArn, ref.ContainerName)
+	in, err := s.docker.ContainerInspect(ctx, id)
 	if err != nil {
-		return "", engineError(err, bus.CodeInternal, false, "looking for container %s", ref.ContainerName)
+		return container.InspectResponse{}, engineError(err, domain, true, "inspecting container %s", id)
 	}
-	if len(found) == 0 {
-		return "", bus.Errorf(bus.CodeNotFound, "no container %s of task %s", ref.ContainerName, ref.TaskArn)
+	if in.ContainerJSONBase == nil || in.Config == nil || !s.inst.owns(in.Config.Labels) {
+		return container.InspectResponse{}, bus.Errorf(bus.CodeNotFound, "container %s is not one of this agent's", id)
 	}
-	return found[0].ID, nil
+	return in, nil
 }
 
 // findByLabels lists the containers of one task container, oldest first, so that
 // every caller picks the same one if an old crash left two.
 func (s *Service) findByLabels(ctx context.Context, taskArn, name string) ([]container.Summary, error) {
-	list, err := s.docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(
+	args := filters.NewArgs(
 		filters.Arg("label", bus.LabelTaskARN+"="+taskArn),
 		filters.Arg("label", bus.LabelContainerName+"="+name),
-	)})
+	)
+	if s.cfg.Cluster != "" {
+		args.Add("label", bus.LabelCluster+"="+s.cfg.Cluster)
+	}
+	list, err := s.docker.ContainerList(ctx, container.ListOptions{All: true, Filters: args})
 	if err != nil {
 		return nil, err
 	}
+	own := list[:0]
+	for _, c := range list {
+		if s.inst.owns(c.Labels) {
+			own = append(own, c)
+		}
+	}
+	list = own
 	sort.SliceStable(list, func(i, j int) bool {
 		if list[i].Created != list[j].Created {
 			return list[i].Created < list[j].Created
@@ -253,4 +306,21 @@ func refName(ref bus.ContainerRef) string {
 		return ref.ContainerName
 	}
 	return ref.DockerID
+}
+
+// lockKey serialises the commands of one container within this process.
+func lockKey(ref bus.ContainerRef) string {
+	if ref.TaskArn != "" && ref.ContainerName != "" {
+		return ref.TaskArn + "\x00" + ref.ContainerName
+	}
+	return ref.DockerID
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
 }

@@ -3,12 +3,12 @@ package dockerexec_test
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nats.go/micro"
 	"github.com/rs/zerolog"
 
 	"github.com/ecs-agent/ecs-agent/bus"
@@ -18,15 +18,35 @@ import (
 
 // harness is a running service on a private bus.
 type harness struct {
-	bus *bustest.Bus
-	nc  *nats.Conn
+	bus   *bustest.Bus
+	nc    *nats.Conn
+	stops []func()
+}
+
+// stopAll stops every service the harness runs.
+func (h *harness) stopAll(t *testing.T) {
+	t.Helper()
+	for _, stop := range h.stops {
+		stop()
+	}
+	h.stops = nil
 }
 
 // startService runs a Service over docker on a fresh bus until the test ends.
 func startService(t *testing.T, cfg dockerexec.Config, docker dockerexec.Docker) *harness {
 	t.Helper()
 	b := bustest.Start(t)
-	svcConn := b.Conn(t, "dockerexec")
+	registerInstance(t, b, instanceArn)
+	h := &harness{bus: b, nc: b.Conn(t, "test")}
+	h.run(t, cfg, docker)
+	return h
+}
+
+// run starts a Service on the harness's bus and waits until it serves; the returned
+// stop ends it (as a kill would: nothing of it survives but what it stored).
+func (h *harness) run(t *testing.T, cfg dockerexec.Config, docker dockerexec.Docker) (stop func()) {
+	t.Helper()
+	svcConn := h.bus.ConnAs(t, bus.UserDockerexec, "dockerexec")
 	svc, err := dockerexec.New(cfg, dockerexec.Deps{
 		Conn: svcConn, Docker: docker,
 		Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel),
@@ -37,30 +57,61 @@ func startService(t *testing.T, cfg dockerexec.Config, docker dockerexec.Docker)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Error("Run did not return after cancel")
 			}
-		case <-time.After(10 * time.Second):
-			t.Error("Run did not return after cancel")
-		}
-	})
-	h := &harness{bus: b, nc: b.Conn(t, "test")}
-	// The endpoints are up once the service answers its PING.
+			svcConn.Close()
+		})
+	}
+	t.Cleanup(stop)
+	h.stops = append(h.stops, stop)
+	// The endpoints are up once the last one added (list) answers.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		subj, _ := micro.ControlSubject(micro.PingVerb, bus.DockerService, "")
-		if _, err := h.nc.Request(subj, nil, 200*time.Millisecond); err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := bus.Call[bus.ListRequest, bus.ListReply](ctx, h.nc, bus.SubjectDockerList, bus.ListRequest{})
+		cancel()
+		if err == nil {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("service did not come up")
+			t.Fatalf("service did not come up: %v", err)
 		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	return h
+	return stop
+}
+
+// instanceArn is the container instance the service under test serves.
+const instanceArn = "arn:aws:ecs:us-west-2:123456789012:container-instance/default/0f1e2d3c"
+
+// registerInstance stores the session's registration, which tells dockerexec which
+// instance it serves.
+func registerInstance(t *testing.T, b *bustest.Bus, arn string) {
+	t.Helper()
+	js, err := jetstream.New(b.Conn(t, "session"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	kv, err := bus.OpenBucket(ctx, js, bus.BucketInstance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := bus.Registration{Type: bus.TypeRegistration, Cluster: "default", ContainerInstanceArn: arn}
+	if err := bus.PutJSON(ctx, kv, bus.KeyRegistration, reg); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func call[Req, Rep any](t *testing.T, h *harness, subject string, req Req) (Rep, error) {
@@ -84,9 +135,6 @@ func (h *harness) events(t *testing.T) *eventReader {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := bus.Retry(ctx, func(ctx context.Context) error { return bus.EnsureStreams(ctx, js) }); err != nil {
-		t.Fatal(err)
-	}
 	cons, err := js.CreateOrUpdateConsumer(ctx, bus.StreamEvents, jetstream.ConsumerConfig{
 		Durable: "test", AckPolicy: jetstream.AckExplicitPolicy,
 	})

@@ -57,9 +57,12 @@ func removeTaskContainers(t *testing.T, cli *client.Client, arn string) {
 	}
 }
 
+// itCluster is the cluster of the real-engine test's containers.
+const itCluster = "dockerexec-it"
+
 func realRequest(arn, name string, cmd ...string) bus.CreateRequest {
 	return bus.CreateRequest{
-		TaskArn: arn, Cluster: "test", Family: "dockerexec-it", Version: "1",
+		TaskArn: arn, Cluster: itCluster, Family: "dockerexec-it", Version: "1", ContainerInstanceArn: instanceArn,
 		DockerName: fmt.Sprintf("ecs-dockerexec-it-1-%s-%d", name, time.Now().UnixNano()),
 		Container: bus.ContainerSpec{
 			Name: name, Image: testImage, CPU: 10, Memory: 32, Command: cmd,
@@ -72,7 +75,10 @@ func TestRealEngine(t *testing.T) {
 	cli := realEngine(t)
 	arn := fmt.Sprintf("arn:aws:ecs:us-west-2:123456789012:task/test/dockerexec-it-%d", time.Now().UnixNano())
 	t.Cleanup(func() { removeTaskContainers(t, cli, arn) })
-	h := startService(t, testConfig(), cli)
+	// A cluster of its own, so that other agents' containers on the engine are not its.
+	cfg := testConfig()
+	cfg.Cluster = itCluster
+	h := startService(t, cfg, cli)
 	events := h.events(t)
 
 	pulled, err := call[bus.PullRequest, bus.PullReply](t, h, bus.SubjectDockerPull,

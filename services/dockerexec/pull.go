@@ -8,13 +8,13 @@ import (
 	"io"
 	"strings"
 	"sync"
-	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/distribution/reference"
 	"github.com/docker/docker/api/types/image"
 
 	"github.com/ecs-agent/ecs-agent/bus"
+	"github.com/ecs-agent/ecs-agent/bus/backoff"
 )
 
 // Image pull behaviours (ECS_IMAGE_PULL_BEHAVIOR).
@@ -124,7 +124,7 @@ func (p *puller) do(ctx context.Context, ref, behavior string) (bus.PullReply, e
 // comes back as a *bus.Error right away; a registry answer that cannot change (no
 // such repository, access denied, bad reference) is not retried.
 func (p *puller) pullWithRetries(ctx context.Context, ref string) (int, error) {
-	wait := p.cfg.PullRetryWait
+	bo := backoff.Backoff{Min: p.cfg.PullRetryWait, Max: 8 * p.cfg.PullRetryWait, Factor: 2, Jitter: 0.2}.Start()
 	for attempt := 1; ; attempt++ {
 		err := p.pullOnce(ctx, ref)
 		if err == nil {
@@ -136,12 +136,9 @@ func (p *puller) pullWithRetries(ctx context.Context, ref string) (int, error) {
 		if attempt >= p.cfg.PullAttempts || permanentPullError(err) {
 			return attempt, err
 		}
-		select {
-		case <-ctx.Done():
+		if !backoff.Sleep(ctx, bo.Next()) {
 			return attempt, err
-		case <-time.After(wait):
 		}
-		wait *= 2
 	}
 }
 

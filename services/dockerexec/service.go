@@ -35,6 +35,7 @@ type Service struct {
 	log    zerolog.Logger
 	pull   *puller
 	keys   keyLocks
+	inst   *instance
 	// closeDocker is set when New made the client, so Run closes it.
 	closeDocker func() error
 }
@@ -61,6 +62,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	s.docker = deps.Docker
 	s.pull = newPuller(s.docker, cfg)
 	s.keys = keyLocks{m: map[string]*keyLock{}}
+	s.inst = newInstance(cfg.Cluster)
 	return s, nil
 }
 
@@ -71,6 +73,14 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.closeDocker != nil {
 		defer s.closeDocker()
 	}
+	js, err := bus.JetStream(s.nc)
+	if err != nil {
+		return fmt.Errorf("dockerexec: %w", err)
+	}
+	var background sync.WaitGroup
+	defer background.Wait()
+	background.Go(func() { s.inst.follow(ctx, js, s.log) })
+
 	var inflight sync.WaitGroup
 	sem := make(chan struct{}, s.cfg.MaxInFlight)
 	svc, err := micro.AddService(s.nc, micro.Config{
@@ -103,44 +113,44 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.log.Info().Str("docker_host", s.cfg.DockerHost).Msg("serving Docker commands")
 
-	w := newWatcher(s.docker, s.nc, s.log)
-	watched := make(chan struct{})
-	go func() {
-		defer close(watched)
-		w.run(ctx)
-	}()
+	w := newWatcher(s.docker, js, s.inst, s.log)
+	background.Go(func() { w.run(ctx) })
 
 	<-ctx.Done()
 	if err := svc.Stop(); err != nil {
 		s.log.Warn().Err(err).Msg("stopping the service")
 	}
 	inflight.Wait()
-	<-watched
 	s.log.Info().Msg("stopped")
 	return nil
 }
 
 // dispatch runs each request on its own goroutine. The micro package calls a
-// handler on the endpoint's subscription goroutine, one message at a time, so a
-// slow pull would otherwise hold up every other pull; the semaphore bounds the
-// concurrency and, when full, pushes back on the subscription. The reply goes out
-// through a detached copy of the request (see detach), so the endpoint's $SRV.STATS
-// count requests but not their errors or their full processing time.
+// handler on the endpoint's subscription goroutine, one message at a time, so the
+// handler only hands the request over: the goroutine tells the caller at once and then
+// every bus.ProgressInterval that the request is being worked on (bus.KeepAlive), waits
+// for one of MaxInFlight slots, runs it and replies. A caller therefore tells a slow
+// request from a dead dockerexec within seconds. The reply goes out through a detached
+// copy of the request (see detach), so the endpoint's $SRV.STATS count requests but
+// not their errors or their full processing time.
 func (s *Service) dispatch(ctx context.Context, name string, fn func(context.Context, []byte) (any, error),
 	sem chan struct{}, inflight *sync.WaitGroup) micro.Handler {
 	return micro.HandlerFunc(func(in micro.Request) {
 		req := detach(s.nc, in)
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			bus.RespondError(req, bus.Errorf(bus.CodeUnavailable, "%s: dockerexec is shutting down", name))
-			return
-		}
 		inflight.Add(1)
 		go func() {
 			defer inflight.Done()
-			defer func() { <-sem }()
+			stop := bus.KeepAlive(s.nc, req.reply)
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				stop()
+				bus.RespondError(req, bus.Errorf(bus.CodeUnavailable, "%s: dockerexec is shutting down", name))
+				return
+			}
 			rep, err := fn(ctx, req.Data())
+			<-sem
+			stop()
 			if err != nil {
 				ev := s.log.Warn()
 				if bus.CodeOf(err) == bus.CodeBadRequest || bus.CodeOf(err) == bus.CodeNotFound {

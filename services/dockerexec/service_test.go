@@ -21,7 +21,7 @@ import (
 const taskArn = "arn:aws:ecs:us-west-2:123456789012:task/default/0123456789abcdef"
 
 func testConfig() dockerexec.Config {
-	return dockerexec.Config{HostPortBindIP: "127.0.0.1", PullRetryWait: time.Millisecond, PullAttempts: 3}
+	return dockerexec.Config{HostPortBindIP: "127.0.0.1", Cluster: "default", PullRetryWait: time.Millisecond, PullAttempts: 3}
 }
 
 func fakeEngine() *dockerfake.Engine {
@@ -33,7 +33,7 @@ func fakeEngine() *dockerfake.Engine {
 func createReq(name string) bus.CreateRequest {
 	return bus.CreateRequest{
 		TaskArn: taskArn, Cluster: "default", Family: "web", Version: "1",
-		DockerName: "ecs-web-1-" + name + "-abcd",
+		DockerName: "ecs-web-1-" + name + "-abcd", ContainerInstanceArn: instanceArn,
 		Container: bus.ContainerSpec{
 			Name: name, Image: "busybox:latest", CPU: 0, Memory: 2,
 			DockerConfig: bus.DockerConfig{

@@ -97,13 +97,20 @@ func createConfig(req bus.CreateRequest, bindIP string) (*container.Config, *con
 // agentLabels are the labels that tie a container to its task; they are how every
 // command finds a container again after a crash (PROTOCOL.md §4.7).
 func agentLabels(req bus.CreateRequest) map[string]string {
-	return map[string]string{
+	l := map[string]string{
 		bus.LabelTaskARN:        req.TaskArn,
 		bus.LabelContainerName:  req.Container.Name,
 		bus.LabelTaskDefFamily:  req.Family,
 		bus.LabelTaskDefVersion: req.Version,
 		bus.LabelCluster:        req.Cluster,
 	}
+	if req.ContainerInstanceArn != "" {
+		l[bus.LabelContainerInstanceARN] = req.ContainerInstanceArn
+	}
+	if req.TaskSpec != "" {
+		l[bus.LabelTaskSpec] = req.TaskSpec
+	}
+	return l
 }
 
 // environment merges the container's environment with the agent's, the agent's

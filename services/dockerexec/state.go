@@ -23,6 +23,7 @@ func containerState(in container.InspectResponse) bus.ContainerState {
 		st.DockerName = strings.TrimPrefix(in.Name, "/")
 		st.ImageID = in.Image
 		st.CreatedAt = parseDockerTime(in.Created)
+		st.RestartCount = in.RestartCount
 		if s := in.State; s != nil {
 			st.Status = dockerStatus(s.Status)
 			if st.Status == bus.StatusStopped {

@@ -31,3 +31,7 @@ require (
 )
 
 replace github.com/ecs-agent/ecs-agent/bus => ../../bus
+
+require github.com/ecs-agent/ecs-agent/awsclient v0.0.0
+
+replace github.com/ecs-agent/ecs-agent/awsclient => ../../awsclient

@@ -29,7 +29,7 @@ func put(t *testing.T, h *harness, bucket, key string, v any) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	kv, err := bus.EnsureBucket(ctx, h.js, bucket)
+	kv, err := bus.OpenBucket(ctx, h.js, bucket)
 	if err != nil {
 		t.Fatal(err)
 	}

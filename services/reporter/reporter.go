@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/ecs-agent/ecs-agent/awsclient"
 	"github.com/ecs-agent/ecs-agent/bus"
 	"github.com/ecs-agent/ecs-agent/bus/config"
 	"github.com/ecs-agent/ecs-agent/bus/logger"
@@ -56,7 +57,7 @@ func ConfigFrom(c config.Config) Config {
 			SessionToken:    c.SessionToken,
 			Endpoint:        c.BackendHost,
 			SkipTLSVerify:   c.SkipTLSVerify,
-			UserAgent:       config.VersionString() + " (linux; LINUX) (+http://aws.amazon.com/ecs/)",
+			UserAgent:       awsclient.UserAgent(config.VersionString()),
 		},
 	}
 	if c.MetricsPort > 0 {
@@ -141,14 +142,10 @@ func (r *Reporter) Run(ctx context.Context) error {
 		return nilOnCancel(ctx, err)
 	}
 	var instanceKV, tasksKV jetstream.KeyValue
-	err = bus.Retry(ctx, func(ctx context.Context) error {
-		var err error
-		if instanceKV, err = bus.EnsureBucket(ctx, js, bus.BucketInstance); err != nil {
-			return err
-		}
-		tasksKV, err = bus.EnsureBucket(ctx, js, bus.BucketTasks)
-		return err
-	})
+	instanceKV, err = bus.OpenBucket(ctx, js, bus.BucketInstance)
+	if err == nil {
+		tasksKV, err = bus.OpenBucket(ctx, js, bus.BucketTasks)
+	}
 	if err != nil {
 		return nilOnCancel(ctx, err)
 	}

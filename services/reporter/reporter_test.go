@@ -46,11 +46,6 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := bus.EnsureStreams(ctx, js); err != nil {
-		t.Fatal(err)
-	}
 	return &harness{t: t, bus: b, ecs: newFakeECS(t), js: js, log: &syncBuffer{}}
 }
 
@@ -79,7 +74,7 @@ type running struct {
 
 func (h *harness) start(cfg Config) *running {
 	h.t.Helper()
-	nc := h.bus.Conn(h.t, Name)
+	nc := h.bus.ConnAs(h.t, bus.UserReporter, Name)
 	log := zerolog.New(h.log).Level(zerolog.DebugLevel)
 	r, err := New(cfg, nc, log)
 	if err != nil {

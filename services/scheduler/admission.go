@@ -34,6 +34,18 @@ func (a *admission) reserve(ctx context.Context, arn string, d ledger.Demand) (l
 	return g, nil
 }
 
+// adopt grants a task whose containers already run; see ledger.Adopt.
+func (a *admission) adopt(ctx context.Context, arn string, d ledger.Demand) (ledger.Grant, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	g, conflict := a.book.Adopt(arn, d)
+	if err := bus.Retry(ctx, func(ctx context.Context) error { return a.store.Save(ctx, g) }); err != nil {
+		a.book.Release(arn)
+		return ledger.Grant{}, err
+	}
+	return g, conflict
+}
+
 func (a *admission) granted(arn string) (ledger.Grant, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -1,20 +1,19 @@
 package scheduler
 
 import (
-	"bufio"
-	"os"
-	"runtime"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ecs-agent/ecs-agent/bus/config"
 )
 
-// Config is what the scheduler needs of the agent's configuration.
+// Config is what the scheduler needs of the agent's configuration. What the host
+// offers tasks (CPU, memory, reserved ports) is not in it: the session computes it
+// once and registers it, and the scheduler admits against the registration.
 type Config struct {
 	// ImagePullBehavior is passed to every pull (ECS_IMAGE_PULL_BEHAVIOR).
 	ImagePullBehavior string
+	// PullTimeout bounds one pull (ECS_IMAGE_PULL_TIMEOUT).
+	PullTimeout time.Duration
 	// StopTimeout is the grace period of a stop when the container sets none
 	// (ECS_CONTAINER_STOP_TIMEOUT).
 	StopTimeout time.Duration
@@ -24,46 +23,25 @@ type Config struct {
 	// CleanupWait is how long a STOPPED task is kept before its containers are
 	// removed (ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION).
 	CleanupWait time.Duration
-	// ReservedPorts and ReservedPortsUDP are never handed to a task
-	// (ECS_RESERVED_PORTS, ECS_RESERVED_PORTS_UDP).
-	ReservedPorts, ReservedPortsUDP []int
-	// ReservedMemory (MiB) is kept back from tasks (ECS_RESERVED_MEMORY).
-	ReservedMemory int64
 	// DynamicPortMin and DynamicPortMax bound the host ports chosen for hostPort 0
 	// (ECS_DYNAMIC_HOST_PORT_RANGE).
 	DynamicPortMin, DynamicPortMax int
-	// HostCPU (shares) and HostMemoryMiB are what the host offers tasks; 0 means
-	// no limit. ConfigFrom reads them from the machine.
-	HostCPU       int64
-	HostMemoryMiB int64
 	// InspectInterval is how often running containers are inspected to catch
 	// missed events (5 minutes as the real agent, plus jitter).
 	InspectInterval time.Duration
 }
 
-// ConfigFrom takes the scheduler's settings from the agent's configuration and the
-// host's CPU count and memory.
+// ConfigFrom takes the scheduler's settings from the agent's configuration.
 func ConfigFrom(c config.Config) Config {
-	mem := memTotalMiB()
-	if mem > 0 {
-		mem -= c.ReservedMemory
-		if mem < 1 {
-			mem = 1
-		}
-	}
 	return Config{
 		ImagePullBehavior: c.ImagePullBehavior,
+		PullTimeout:       c.ImagePullTimeout,
 		StopTimeout:       c.ContainerStopTimeout,
 		StartTimeout:      c.ContainerStartTimeout,
 		CreateTimeout:     c.ContainerCreateTimeout,
 		CleanupWait:       c.TaskCleanupWait,
-		ReservedPorts:     c.ReservedPorts,
-		ReservedPortsUDP:  c.ReservedPortsUDP,
-		ReservedMemory:    c.ReservedMemory,
 		DynamicPortMin:    c.DynamicPortMin,
 		DynamicPortMax:    c.DynamicPortMax,
-		HostCPU:           int64(runtime.NumCPU()) * 1024,
-		HostMemoryMiB:     mem,
 		InspectInterval:   5 * time.Minute,
 	}
 }
@@ -73,6 +51,9 @@ func (c Config) withDefaults() Config {
 	d := ConfigFrom(config.Defaults())
 	if c.ImagePullBehavior == "" {
 		c.ImagePullBehavior = d.ImagePullBehavior
+	}
+	if c.PullTimeout <= 0 {
+		c.PullTimeout = d.PullTimeout
 	}
 	if c.StopTimeout <= 0 {
 		c.StopTimeout = d.StopTimeout
@@ -93,25 +74,4 @@ func (c Config) withDefaults() Config {
 		c.InspectInterval = d.InspectInterval
 	}
 	return c
-}
-
-// memTotalMiB reads MemTotal from /proc/meminfo; 0 when it cannot.
-func memTotalMiB() int64 {
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) >= 2 && fields[0] == "MemTotal:" {
-			kb, err := strconv.ParseInt(fields[1], 10, 64)
-			if err != nil {
-				return 0
-			}
-			return kb / 1024
-		}
-	}
-	return 0
 }

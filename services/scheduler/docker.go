@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/ecs-agent/ecs-agent/bus"
+	"github.com/ecs-agent/ecs-agent/bus/backoff"
 	"github.com/nats-io/nats.go"
 )
 
@@ -20,6 +20,7 @@ type Docker interface {
 	Stop(ctx context.Context, req bus.StopRequest) (bus.ContainerState, error)
 	Remove(ctx context.Context, req bus.RemoveRequest) error
 	Inspect(ctx context.Context, req bus.InspectRequest) (bus.ContainerState, error)
+	List(ctx context.Context, req bus.ListRequest) (bus.ListReply, error)
 }
 
 // busDocker calls dockerexec's micro service over the bus.
@@ -27,62 +28,44 @@ type busDocker struct{ nc *nats.Conn }
 
 var _ Docker = busDocker{}
 
-// call is bus.Call that accepts an empty reply body, so that an endpoint answering
-// a bare success (remove) decodes into the zero value.
-func call[Rep any](ctx context.Context, nc *nats.Conn, subject string, req any) (Rep, error) {
-	var rep Rep
-	data, err := json.Marshal(req)
-	if err != nil {
-		return rep, fmt.Errorf("encoding %s request: %w", subject, err)
-	}
-	msg, err := nc.RequestWithContext(ctx, subject, data)
-	if err != nil {
-		return rep, fmt.Errorf("calling %s: %w", subject, err)
-	}
-	if err := bus.ErrorFromReply(msg); err != nil {
-		return rep, err
-	}
-	if len(msg.Data) == 0 {
-		return rep, nil
-	}
-	if err := json.Unmarshal(msg.Data, &rep); err != nil {
-		return rep, fmt.Errorf("decoding %s reply: %w", subject, err)
-	}
-	return rep, nil
-}
-
 func (d busDocker) Pull(ctx context.Context, req bus.PullRequest) (bus.PullReply, error) {
-	return call[bus.PullReply](ctx, d.nc, bus.SubjectDockerPull, req)
+	return bus.Call[bus.PullRequest, bus.PullReply](ctx, d.nc, bus.SubjectDockerPull, req)
 }
 
 func (d busDocker) Create(ctx context.Context, req bus.CreateRequest) (bus.CreateReply, error) {
-	return call[bus.CreateReply](ctx, d.nc, bus.SubjectDockerCreate, req)
+	return bus.Call[bus.CreateRequest, bus.CreateReply](ctx, d.nc, bus.SubjectDockerCreate, req)
 }
 
 func (d busDocker) Start(ctx context.Context, req bus.StartRequest) (bus.ContainerState, error) {
-	return call[bus.ContainerState](ctx, d.nc, bus.SubjectDockerStart, req)
+	return bus.Call[bus.StartRequest, bus.ContainerState](ctx, d.nc, bus.SubjectDockerStart, req)
 }
 
 func (d busDocker) Stop(ctx context.Context, req bus.StopRequest) (bus.ContainerState, error) {
-	return call[bus.ContainerState](ctx, d.nc, bus.SubjectDockerStop, req)
+	return bus.Call[bus.StopRequest, bus.ContainerState](ctx, d.nc, bus.SubjectDockerStop, req)
 }
 
 func (d busDocker) Remove(ctx context.Context, req bus.RemoveRequest) error {
-	_, err := call[json.RawMessage](ctx, d.nc, bus.SubjectDockerRemove, req)
+	_, err := bus.Call[bus.RemoveRequest, json.RawMessage](ctx, d.nc, bus.SubjectDockerRemove, req)
 	return err
 }
 
 func (d busDocker) Inspect(ctx context.Context, req bus.InspectRequest) (bus.ContainerState, error) {
-	return call[bus.ContainerState](ctx, d.nc, bus.SubjectDockerInspect, req)
+	return bus.Call[bus.InspectRequest, bus.ContainerState](ctx, d.nc, bus.SubjectDockerInspect, req)
+}
+
+func (d busDocker) List(ctx context.Context, req bus.ListRequest) (bus.ListReply, error) {
+	return bus.Call[bus.ListRequest, bus.ListReply](ctx, d.nc, bus.SubjectDockerList, req)
 }
 
 // retry runs fn, each attempt bounded by timeout, until it succeeds, fails for
 // good, or ctx ends. Transport failures (dockerexec restarting, the bus
 // reconnecting) are retried for as long as it takes, since the steps are
 // idempotent and a task must outlive a restart of its neighbours; an endpoint error
-// flagged retryable is tried three times; any other error is final.
+// flagged retryable is tried three times; any other error is final. A request whose
+// responder died is noticed within bus.ResponderIdle (the responder sends progress
+// while it works), so timeout bounds only an operation that keeps making progress.
 func retry(ctx context.Context, timeout time.Duration, fn func(context.Context) error) error {
-	wait := 250 * time.Millisecond
+	bo := backoff.Fast.Start()
 	for attempt := 1; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, timeout)
 		err := fn(actx)
@@ -97,13 +80,10 @@ func retry(ctx context.Context, timeout time.Duration, fn func(context.Context) 
 		if errors.As(err, &be) && (!be.Code.Retryable() || attempt >= 3) {
 			return err
 		}
-		select {
-		case <-ctx.Done():
+		// A transport failure (dockerexec restarting, a responder gone silent, the bus
+		// reconnecting) is retried soon: backoff.Fast waits at most a second.
+		if !backoff.Sleep(ctx, bo.Next()) {
 			return ctx.Err()
-		case <-time.After(wait):
-		}
-		if wait *= 2; wait > 5*time.Second {
-			wait = 5 * time.Second
 		}
 	}
 }

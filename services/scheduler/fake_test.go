@@ -135,6 +135,24 @@ func startFakeDocker(t testing.TB, nc *nats.Conn) *fakeDocker {
 		f.removed[c.st.DockerID] = true
 		return struct{}{}, nil
 	})
+	add("list", bus.SubjectDockerList, func(req micro.Request) (any, error) {
+		var r bus.ListRequest
+		_ = json.Unmarshal(req.Data(), &r)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		rep := bus.ListReply{Containers: []bus.ContainerState{}}
+		for _, c := range f.ctrs {
+			if r.Cluster != "" && c.req.Cluster != r.Cluster {
+				continue
+			}
+			st := c.st
+			st.Labels = map[string]string{bus.LabelTaskARN: c.req.TaskArn, bus.LabelContainerName: c.req.Container.Name,
+				bus.LabelCluster: c.req.Cluster, bus.LabelContainerInstanceARN: c.req.ContainerInstanceArn,
+				bus.LabelTaskSpec: c.req.TaskSpec}
+			rep.Containers = append(rep.Containers, st)
+		}
+		return rep, nil
+	})
 	add("inspect", bus.SubjectDockerInspect, func(req micro.Request) (any, error) {
 		c, err := f.find(req)
 		if err != nil {

@@ -80,8 +80,31 @@ type runner struct {
 	busy     map[string]*flight
 	deferred map[string][]input // events that arrived while their container had a step in flight
 	stored   []byte             // the record as last stored
+	spec     string             // the task's spec as JSON, for the containers' LabelTaskSpec
 	released bool
 	wg       sync.WaitGroup // flights
+}
+
+// specLabel is the task's spec as the label every container of it carries.
+func (r *runner) specLabel() string {
+	if r.spec == "" {
+		if data, err := json.Marshal(r.rec.Spec); err == nil {
+			r.spec = string(data)
+		}
+	}
+	return r.spec
+}
+
+// rearmDeferred keeps the events held behind a busy step from being redelivered
+// while the step runs (a stop may take longer than the consumer's ack wait).
+func (r *runner) rearmDeferred() {
+	for _, ins := range r.deferred {
+		for _, in := range ins {
+			if in.msg != nil {
+				_ = in.msg.InProgress()
+			}
+		}
+	}
 }
 
 func newRunner(s *Scheduler, rec *bus.TaskRecord, recovering bool) *runner {
@@ -118,6 +141,8 @@ func (r *runner) run(ctx context.Context) {
 	}
 	inspect := time.NewTimer(r.inspectDelay())
 	defer inspect.Stop()
+	rearm := time.NewTicker(deferredRearm)
+	defer rearm.Stop()
 	var cleanup <-chan time.Time
 	for {
 		waiting, err := r.advance(ctx)
@@ -143,14 +168,24 @@ func (r *runner) run(ctx context.Context) {
 		case <-inspect.C:
 			r.inspectRunning(ctx)
 			inspect.Reset(r.inspectDelay())
+		case <-rearm.C:
+			r.rearmDeferred()
 		case <-cleanup:
 			if r.clean(ctx) {
 				return
 			}
-			cleanup = time.After(30 * time.Second)
+			cleanup = time.After(cleanupRecheck)
 		}
 	}
 }
+
+// deferredRearm is how often held events are kept alive: well within the consumers'
+// 30 s ack wait.
+const deferredRearm = 10 * time.Second
+
+// cleanupRecheck is the wait before a cleanup that could not be done yet (the STOPPED
+// report not yet accepted by the control plane, a remove that failed) is tried again.
+const cleanupRecheck = 5 * time.Second
 
 func (r *runner) inspectDelay() time.Duration {
 	iv := r.s.cfg.InspectInterval
@@ -362,7 +397,7 @@ func (r *runner) dispatch(ctx context.Context, a task.Action) {
 	switch a.Kind {
 	case task.Pull:
 		req := bus.PullRequest{TaskArn: rec.Spec.Arn, ContainerName: c.Name, Image: spec.Image, Behavior: cfg.ImagePullBehavior}
-		timeout = 15 * time.Minute
+		timeout = cfg.PullTimeout + 10*time.Second
 		fn = func(ctx context.Context) (err error) { res.pull, err = d.Pull(ctx, req); return }
 	case task.Create:
 		var grant *ledger.Grant
@@ -370,6 +405,8 @@ func (r *runner) dispatch(ctx context.Context, a task.Action) {
 			grant = &g
 		}
 		req := createRequest(rec, c.Name, grant)
+		req.ContainerInstanceArn = r.s.reg.ContainerInstanceArn
+		req.TaskSpec = r.specLabel()
 		timeout = cfg.CreateTimeout + 10*time.Second
 		fn = func(ctx context.Context) (err error) { res.create, err = d.Create(ctx, req); return }
 	case task.Start:
@@ -458,7 +495,8 @@ func (r *runner) inspectRunning(ctx context.Context) {
 	}
 }
 
-// cleanupDue reports whether the task is stopped, reported, and idle.
+// cleanupDue reports whether the task is stopped, its STOPPED report published, and
+// idle. The cleanup itself also waits for the report to be accepted (clean).
 func (r *runner) cleanupDue() bool {
 	return r.rec.KnownStatus == bus.StatusStopped && r.rec.SentStatus == bus.StatusStopped &&
 		r.rec.StoppedAt != nil && len(r.busy) == 0
@@ -467,6 +505,14 @@ func (r *runner) cleanupDue() bool {
 // clean removes the task's containers and its record. It reports whether the
 // task is gone; on failure the caller tries again later.
 func (r *runner) clean(ctx context.Context) bool {
+	if delivered, err := r.s.delivered(ctx, r.rec.Spec.Arn); err != nil || !delivered {
+		if err != nil {
+			r.log.Debug().Err(err).Msg("cannot tell whether the task's reports were delivered; cleanup waits")
+		} else {
+			r.log.Debug().Msg("the STOPPED report is not delivered yet; cleanup waits")
+		}
+		return false
+	}
 	for _, c := range r.rec.Containers {
 		if c.DockerID == "" && c.DockerName == "" {
 			continue

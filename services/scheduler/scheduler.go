@@ -29,6 +29,7 @@ type Scheduler struct {
 	js    jetstream.JetStream
 	tasks jetstream.KeyValue
 	adm   *admission
+	reg   bus.Registration
 
 	mu      sync.Mutex // guards runners
 	runners map[string]*runner
@@ -47,36 +48,46 @@ func New(cfg Config, nc *nats.Conn, log zerolog.Logger) *Scheduler {
 	}
 }
 
-// Run sets up the streams and buckets, restores every stored task, then consumes
-// desired tasks and container events until ctx ends. Running containers are left
-// running when it returns.
+// Run opens the streams and buckets, waits for the instance's registration (which
+// says what the host offers and which instance this is), restores every stored task
+// and adopts the instance's containers the store does not know, then consumes desired
+// tasks and container events until ctx ends. Running containers are left running when
+// it returns.
 func (s *Scheduler) Run(ctx context.Context) error {
 	js, err := bus.JetStream(s.nc)
 	if err != nil {
 		return fmt.Errorf("scheduler: jetstream: %w", err)
 	}
 	s.js = js
-	var ledgerKV jetstream.KeyValue
-	err = bus.Retry(ctx, func(ctx context.Context) error {
-		if err := bus.EnsureStreams(ctx, js); err != nil {
-			return err
-		}
-		if s.tasks, err = bus.EnsureBucket(ctx, js, bus.BucketTasks); err != nil {
-			return err
-		}
-		ledgerKV, err = bus.EnsureBucket(ctx, js, bus.BucketLedger)
-		return err
-	})
+	var ledgerKV, instanceKV jetstream.KeyValue
+	err = bus.OpenStreams(ctx, js, bus.StreamDesired, bus.StreamEvents, bus.StreamOutbox)
+	if err == nil {
+		s.tasks, err = bus.OpenBucket(ctx, js, bus.BucketTasks)
+	}
+	if err == nil {
+		ledgerKV, err = bus.OpenBucket(ctx, js, bus.BucketLedger)
+	}
+	if err == nil {
+		instanceKV, err = bus.OpenBucket(ctx, js, bus.BucketInstance)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
-		return fmt.Errorf("scheduler: setting up streams and buckets: %w", err)
+		return fmt.Errorf("scheduler: opening streams and buckets: %w", err)
 	}
+	reg, err := s.awaitRegistration(ctx, instanceKV)
+	if err != nil {
+		return nil // ctx ended
+	}
+	s.reg = reg
+	res := reg.Resources
+	s.log.Info().Str(logger.FieldInstance, reg.ContainerInstanceArn).Int64("cpu", res.CPU).
+		Int64("memory_mib", res.MemoryMiB).Ints("reserved_ports", res.ReservedPorts).Msg("admitting tasks against the registered resources")
 	s.adm = &admission{
 		book: ledger.New(ledger.Host{
-			CPU: s.cfg.HostCPU, MemoryMiB: s.cfg.HostMemoryMiB,
-			ReservedTCP: s.cfg.ReservedPorts, ReservedUDP: s.cfg.ReservedPortsUDP,
+			CPU: res.CPU, MemoryMiB: res.MemoryMiB,
+			ReservedTCP: res.ReservedPorts, ReservedUDP: res.ReservedPortsUDP,
 			DynamicMin: s.cfg.DynamicPortMin, DynamicMax: s.cfg.DynamicPortMax,
 		}),
 		store: ledger.Store{KV: ledgerKV},
@@ -91,6 +102,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			return nil
 		}
 		return fmt.Errorf("scheduler: restoring tasks: %w", err)
+	}
+	if err := s.adopt(runCtx); err != nil {
+		return nil // ctx ended
 	}
 	var consumers []jetstream.ConsumeContext
 	defer func() {
@@ -134,6 +148,25 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	s.log.Info().Int("tasks", n).Msg("scheduler running")
 	<-ctx.Done()
 	return nil
+}
+
+// awaitRegistration waits until the session has registered the instance. Nothing can
+// be admitted before: the registration says what the host offers.
+func (s *Scheduler) awaitRegistration(ctx context.Context, kv jetstream.KeyValue) (bus.Registration, error) {
+	var reg bus.Registration
+	logged := false
+	err := bus.Retry(ctx, func(ctx context.Context) error {
+		err := bus.GetJSON(ctx, kv, bus.KeyRegistration, &reg)
+		if err == nil && reg.ContainerInstanceArn == "" {
+			err = errors.New("the registration has no container instance ARN")
+		}
+		if err != nil && !logged {
+			s.log.Info().Err(err).Msg("waiting for the session to register the instance")
+			logged = true
+		}
+		return err
+	})
+	return reg, err
 }
 
 // restore loads every stored record and grant, admits waiting tasks in their
@@ -266,11 +299,20 @@ func (s *Scheduler) onDesired(ctx context.Context, m jetstream.Msg) {
 	}
 	rec := task.NewRecord(d, time.Now())
 	log := s.log.With().Str(logger.FieldTaskARN, d.Task.Arn).Logger()
-	if err := task.Validate(d.Task); err != nil {
-		log.Error().Err(err).Msg("task refused")
-		task.Fail(rec, err.Error())
-	} else {
-		s.admitNew(ctx, rec)
+	switch {
+	case d.LoadError != "":
+		// The session could not read the task; the control plane hears why.
+		log.Error().Str("reason", d.LoadError).Msg("task could not be loaded")
+		task.Fail(rec, d.LoadError)
+	case rec.DesiredStatus == bus.StatusStopped:
+		// Unknown and meant to be stopped: it is reported STOPPED at once.
+	default:
+		if err := task.Validate(d.Task); err != nil {
+			log.Error().Err(err).Msg("task refused")
+			task.Fail(rec, err.Error())
+		} else {
+			s.admitNew(ctx, rec)
+		}
 	}
 	if err := bus.Retry(ctx, func(ctx context.Context) error {
 		return bus.PutJSON(ctx, s.tasks, bus.TaskKey(rec.Spec.Arn), rec)
@@ -299,6 +341,25 @@ func (s *Scheduler) onEvent(_ context.Context, m jetstream.Msg) {
 		return
 	}
 	r.box.put(input{event: &ev, msg: m})
+}
+
+// delivered reports whether the control plane has accepted every report of the task:
+// the reporter acks an outbox message only once the control plane accepted it, and
+// the work-queue stream then drops it, so no message left on the task's subject means
+// everything was delivered.
+func (s *Scheduler) delivered(ctx context.Context, arn string) (bool, error) {
+	st, err := s.js.Stream(ctx, bus.StreamOutbox)
+	if err != nil {
+		return false, err
+	}
+	_, err = st.GetLastMsgForSubject(ctx, bus.OutboxSubject(arn))
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return true, nil
+	case err != nil:
+		return false, err
+	}
+	return false, nil
 }
 
 // admitted tells a waiting task's runner that it got its grant.

@@ -24,6 +24,9 @@ type env struct {
 	cfg    Config
 }
 
+// testInstance is the container instance the scheduler under test serves.
+const testInstance = "arn:aws:ecs:us-west-2:123456789012:container-instance/test-cluster/1f2e3d"
+
 func newEnv(t *testing.T) *env {
 	b := bustest.Start(t)
 	nc := b.Conn(t, "test")
@@ -32,24 +35,36 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := bus.EnsureStreams(ctx, js); err != nil {
-		t.Fatal(err)
-	}
 	cons, err := js.CreateOrUpdateConsumer(ctx, bus.StreamOutbox, jetstream.ConsumerConfig{
 		Durable: "test-reporter", AckPolicy: jetstream.AckExplicitPolicy})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, b: b, js: js, docker: startFakeDocker(t, b.Conn(t, "fake-dockerexec")), outbox: cons,
-		cfg: Config{CleanupWait: time.Hour, HostCPU: 4096, HostMemoryMiB: 4096,
-			ReservedPorts: []int{22}, DynamicPortMin: 40000, DynamicPortMax: 40010}}
+	e := &env{t: t, b: b, js: js, docker: startFakeDocker(t, b.ConnAs(t, bus.UserDockerexec, "fake-dockerexec")), outbox: cons,
+		cfg: Config{CleanupWait: time.Hour, DynamicPortMin: 40000, DynamicPortMax: 40010}}
+	e.register(bus.HostResources{CPU: 4096, MemoryMiB: 4096, ReservedPorts: []int{22}})
+	return e
+}
+
+// register stores the session's registration of the test instance with what the
+// host offers.
+func (e *env) register(res bus.HostResources) {
+	e.t.Helper()
+	kv, err := e.js.KeyValue(context.Background(), bus.BucketInstance)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	reg := bus.Registration{Type: bus.TypeRegistration, Cluster: "test-cluster", ContainerInstanceArn: testInstance, Resources: res}
+	if err := bus.PutJSON(context.Background(), kv, bus.KeyRegistration, reg); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // start runs a scheduler on its own connection; the returned function stops it and
 // waits for Run to return.
 func (e *env) start() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
-	nc := e.b.Conn(e.t, "scheduler")
+	nc := e.b.ConnAs(e.t, bus.UserScheduler, "scheduler")
 	done := make(chan error, 1)
 	go func() {
 		done <- New(e.cfg, nc, zerolog.New(zerolog.NewTestWriter(e.t)).Level(zerolog.InfoLevel)).Run(ctx)

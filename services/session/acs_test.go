@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecs-agent/ecs-agent/bus"
 	"github.com/ecs-agent/ecs-agent/acs"
+	"github.com/ecs-agent/ecs-agent/bus"
 	"github.com/gorilla/websocket"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -130,25 +130,25 @@ func TestBadPayloadNotAcked(t *testing.T) {
 	if ack.MessageID != "good" {
 		t.Fatalf("first ack is for %q, want good", ack.MessageID)
 	}
-	if _, _, err := h.desired(bad); !errors.Is(err, jetstream.ErrMsgNotFound) {
-		t.Errorf("untranslatable task stored: %v", err)
-	}
 	if _, _, err := h.desired(goodInBad); err != nil {
 		t.Errorf("the good task of the refused payload was not stored: %v", err)
 	}
-	// The bad task is reported stopped with the real agent's reason.
+	// The bad task reaches the scheduler as one that could not be loaded, with the
+	// real agent's reason; the session never writes the scheduler's outbox.
+	dt, id, err := h.desired(bad)
+	if err != nil {
+		t.Fatalf("the untranslatable task was not passed on: %v", err)
+	}
+	if dt.Task.Arn != bad || dt.Task.DesiredStatus != bus.StatusStopped || len(dt.Task.Containers) != 0 ||
+		!strings.HasPrefix(dt.LoadError, "UnrecogniedTaskError: Error loading task - ") || id != bad+"/unloadable" {
+		t.Errorf("stored %+v under %q", dt, id)
+	}
 	st, err := h.js.Stream(context.Background(), bus.StreamOutbox)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := st.GetLastMsgForSubject(context.Background(), bus.OutboxSubject(bad))
-	if err != nil {
-		t.Fatalf("no stop report for the bad task: %v", err)
-	}
-	var sc bus.TaskStateChange
-	_ = json.Unmarshal(m.Data, &sc)
-	if sc.Status != "STOPPED" || !strings.HasPrefix(sc.Reason, "UnrecogniedTaskError: Error loading task - ") || sc.TaskArn != bad || sc.Cluster != "test" {
-		t.Errorf("stop report %+v", sc)
+	if info, err := st.Info(context.Background()); err != nil || info.State.Msgs != 0 {
+		t.Errorf("the outbox holds %d messages (%v); only the scheduler writes it", info.State.Msgs, err)
 	}
 	// The connection survived all of it.
 	sock.send(t, acs.TypeHeartbeatMessage, acs.HeartbeatMessage{MessageID: "hb"})

@@ -8,8 +8,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ecs-agent/ecs-agent/bus"
 	"github.com/ecs-agent/ecs-agent/acs"
+	"github.com/ecs-agent/ecs-agent/bus"
+	"github.com/ecs-agent/ecs-agent/bus/backoff"
 	"github.com/gorilla/websocket"
 )
 
@@ -37,28 +38,28 @@ type outcome struct {
 //	   └──InactiveInstanceException──▶ wait InactiveInstanceWait
 func (s *Service) runACS(ctx context.Context, reg bus.Registration) {
 	t := s.cfg.Timers
-	bo := newBackoff(t.ReconnectBackoffMin, t.ReconnectBackoffMax, 1.5, 0.2)
+	bo := backoff.Backoff{Min: t.ReconnectBackoffMin, Max: t.ReconnectBackoffMax, Factor: 1.5, Jitter: 0.2}.Start()
 	for ctx.Err() == nil {
 		o := s.connectOnce(ctx, reg)
 		if ctx.Err() != nil {
 			return
 		}
 		if o.connected >= t.BackoffResetAfter {
-			bo.reset()
+			bo.Reset()
 		}
 		var wait time.Duration
 		switch {
 		case errors.Is(o.err, ErrInactiveInstance):
-			bo.reset()
+			bo.Reset()
 			wait = t.InactiveInstanceWait
 			s.log.Error().Err(o.err).Dur("retry_in", wait).
 				Msg("the control plane says this instance is deregistered; running tasks are kept")
 		case o.normal:
-			bo.reset()
+			bo.Reset()
 			s.log.Info().AnErr("reason", o.err).Msg("ACS connection closed; reconnecting")
 			continue
 		default:
-			wait = bo.next()
+			wait = bo.Next()
 			s.log.Warn().Err(o.err).Dur("retry_in", wait).Msg("ACS connection failed")
 		}
 		if sleep(ctx, wait) != nil {
@@ -125,9 +126,9 @@ func (s *Service) connectOnce(ctx context.Context, reg bus.Registration) outcome
 	}()
 
 	t := s.cfg.Timers
-	inactivity := time.NewTimer(addJitter(t.Inactivity, t.InactivityJitter))
+	inactivity := time.NewTimer(backoff.AddJitter(t.Inactivity, t.InactivityJitter))
 	defer inactivity.Stop()
-	maxAge := time.NewTimer(addJitter(t.MaxConnAge, t.MaxConnAgeJitter))
+	maxAge := time.NewTimer(backoff.AddJitter(t.MaxConnAge, t.MaxConnAgeJitter))
 	defer maxAge.Stop()
 	var (
 		o        outcome
@@ -141,7 +142,7 @@ wait:
 			o, code, closeMsg = outcome{err: ctx.Err()}, websocket.CloseGoingAway, "agent stopping"
 			break wait
 		case <-activity:
-			inactivity.Reset(addJitter(t.Inactivity, t.InactivityJitter))
+			inactivity.Reset(backoff.AddJitter(t.Inactivity, t.InactivityJitter))
 		case <-inactivity.C:
 			o = outcome{err: errors.New("no message from ACS within the inactivity timeout")}
 			closeMsg = "InactivityTimeout: no message received"

@@ -88,7 +88,10 @@ type Timers struct {
 	// DockerVersionWait is how long the first ACS connection waits for dockerexec to
 	// tell the engine's version (sent as dockerVersion).
 	DockerVersionWait time.Duration // 5 s
-	ReadDeadline      time.Duration // 3 min
+	// DiscoverWait is how long a session without a stored registration waits for
+	// dockerexec to list the cluster's containers (DESIGN.md §4.3).
+	DiscoverWait time.Duration // 30 s
+	ReadDeadline time.Duration // 3 min
 	// APITimeout bounds one HTTP round trip to the ECS API.
 	APITimeout time.Duration // 42 s
 }
@@ -110,6 +113,7 @@ func DefaultTimers() Timers {
 		EndpointCacheTTL:     12 * time.Hour,
 		HandshakeTimeout:     30 * time.Second,
 		DockerVersionWait:    5 * time.Second,
+		DiscoverWait:         30 * time.Second,
 		ReadDeadline:         3 * time.Minute,
 		APITimeout:           42 * time.Second,
 	}
@@ -131,6 +135,7 @@ func (t Timers) withDefaults() Timers {
 		{&t.EndpointCacheTTL, &d.EndpointCacheTTL},
 		{&t.HandshakeTimeout, &d.HandshakeTimeout},
 		{&t.DockerVersionWait, &d.DockerVersionWait},
+		{&t.DiscoverWait, &d.DiscoverWait},
 		{&t.ReadDeadline, &d.ReadDeadline},
 		{&t.APITimeout, &d.APITimeout},
 	} {

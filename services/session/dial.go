@@ -10,8 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ecs-agent/ecs-agent/bus"
 	"github.com/ecs-agent/ecs-agent/acs"
+	"github.com/ecs-agent/ecs-agent/awsclient"
+	"github.com/ecs-agent/ecs-agent/bus"
 	"github.com/gorilla/websocket"
 )
 
@@ -74,7 +75,7 @@ func (s *Service) dial(ctx context.Context, endpoint string, reg bus.Registratio
 			hdr.Set(k, v)
 		}
 	}
-	hdr.Set("User-Agent", userAgentString(s.cfg))
+	hdr.Set("User-Agent", awsclient.UserAgent(s.cfg.AgentVersionString))
 	dctx, cancel := context.WithTimeout(ctx, s.cfg.Timers.HandshakeTimeout)
 	defer cancel()
 	conn, resp, err := s.dialer.DialContext(dctx, wsURL, hdr)

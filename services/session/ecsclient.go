@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -19,6 +17,8 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/ecs-agent/ecs-agent/awsclient"
 )
 
 // ECSAPI is the part of the ECS API the session calls. *ecs.Client implements it.
@@ -41,22 +41,12 @@ var (
 	ErrInactiveInstance = errors.New("instance is inactive")
 )
 
-// newTLSConfig is the TLS setting of both the ECS API client and the websocket:
-// TLS 1.2 or later, verified unless -k.
-func newTLSConfig(cfg Config) *tls.Config {
-	return &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.SkipTLSVerify} //nolint:gosec // -k asks for it
-}
-
 // newECSClient builds the SDK client. The SDK's own retries are off: the session's
 // backoffs (whose timers are in Config) are the one retry layer, so a test or an
 // operator can reason about how long a call may take.
 func newECSClient(cfg Config) *ecs.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = newTLSConfig(cfg)
-	hc := &http.Client{
-		Transport: userAgent{next: tr, value: userAgentString(cfg)},
-		Timeout:   cfg.Timers.APITimeout,
-	}
+	hc := awsclient.HTTPClient(awsclient.UserAgent(cfg.AgentVersionString), cfg.SkipTLSVerify)
+	hc.Timeout = cfg.Timers.APITimeout
 	opts := ecs.Options{
 		Region:      cfg.Region,
 		Credentials: credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken),
@@ -67,23 +57,6 @@ func newECSClient(cfg Config) *ecs.Client {
 		opts.BaseEndpoint = aws.String(cfg.BackendHost)
 	}
 	return ecs.New(opts)
-}
-
-func userAgentString(cfg Config) string {
-	return cfg.AgentVersionString + " (linux; LINUX) (+http://aws.amazon.com/ecs/)"
-}
-
-// userAgent replaces the SDK's User-Agent with the agent's, as the real agent's
-// transport does; the control plane reads the agent version from it.
-type userAgent struct {
-	next  http.RoundTripper
-	value string
-}
-
-func (u userAgent) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("User-Agent", u.value)
-	return u.next.RoundTrip(r)
 }
 
 // withClientToken adds "clientToken" to the request body. The public SDK model

@@ -39,3 +39,7 @@ require (
 replace github.com/ecs-agent/ecs-agent/bus => ../../bus
 
 replace github.com/ecs-agent/ecs-agent/acs => ../../acs
+
+require github.com/ecs-agent/ecs-agent/awsclient v0.0.0
+
+replace github.com/ecs-agent/ecs-agent/awsclient => ../../awsclient

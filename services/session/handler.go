@@ -3,44 +3,29 @@ package session
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"sort"
+	"time"
 
+	"github.com/ecs-agent/ecs-agent/acs"
 	"github.com/ecs-agent/ecs-agent/bus"
 	"github.com/ecs-agent/ecs-agent/bus/logger"
-	"github.com/ecs-agent/ecs-agent/acs"
 	"github.com/ecs-agent/ecs-agent/services/session/payload"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 )
 
-// Message types the session recognises beyond those acs declares.
+// The real agent's answers.
 const (
-	typeStageUpdateMessage   = "StageUpdateMessage"
-	typePerformUpdateMessage = "PerformUpdateMessage"
-	updatesDisabledReason    = "Updates are disabled"
-	unrecognisedTaskReason   = "UnrecogniedTaskError: Error loading task - " // sic, as the real agent sends it
-	maxReasonBytes           = 1024
+	updatesDisabledReason  = "Updates are disabled"
+	unrecognisedTaskReason = "UnrecogniedTaskError: Error loading task - " // sic, as the real agent sends it
 )
-
-// taskManifest is the part of a TaskManifestMessage the session uses.
-type taskManifest struct {
-	MessageID            string `json:"messageId"`
-	ClusterArn           string `json:"clusterArn"`
-	ContainerInstanceArn string `json:"containerInstanceArn"`
-	Timeline             int64  `json:"timeline"`
-}
-
-// updateMessage is the part of Stage/PerformUpdateMessage needed to refuse it.
-type updateMessage struct {
-	MessageID            string `json:"messageId"`
-	ClusterArn           string `json:"clusterArn"`
-	ContainerInstanceArn string `json:"containerInstanceArn"`
-}
 
 // inbound is work for the payload worker: exactly one field is set.
 type inbound struct {
 	payload  *acs.PayloadMessage
-	manifest *taskManifest
+	manifest *acs.TaskManifestMessage
+	verified *acs.TaskStopVerificationAck
 }
 
 // handleFrame handles one frame on the reader goroutine and reports whether it was
@@ -78,7 +63,7 @@ func (s *Service) handleFrame(ctx context.Context, c *acsConn, frame []byte, wor
 		return enqueue(ctx, work, inbound{payload: &m})
 
 	case acs.TypeTaskManifestMessage:
-		var m taskManifest
+		var m acs.TaskManifestMessage
 		if !decode(log, env, &m) {
 			return false
 		}
@@ -88,8 +73,15 @@ func (s *Service) handleFrame(ctx context.Context, c *acsConn, frame []byte, wor
 		}
 		return enqueue(ctx, work, inbound{manifest: &m})
 
-	case typeStageUpdateMessage, typePerformUpdateMessage:
-		var m updateMessage
+	case acs.TypeTaskStopVerificationAck:
+		var m acs.TaskStopVerificationAck
+		if !decode(log, env, &m) {
+			return false
+		}
+		return enqueue(ctx, work, inbound{verified: &m})
+
+	case acs.TypeStageUpdateMessage, acs.TypePerformUpdateMessage:
+		var m acs.UpdateMessage
 		if !decode(log, env, &m) {
 			return false
 		}
@@ -148,48 +140,52 @@ func (s *Service) worker(ctx context.Context, c *acsConn, work <-chan inbound) {
 		case in.payload != nil:
 			s.handlePayload(ctx, c, in.payload)
 		case in.manifest != nil:
-			s.handleManifest(c, in.manifest)
+			s.handleManifest(ctx, c, in.manifest)
+		case in.verified != nil:
+			s.handleStopVerified(ctx, in.verified)
 		}
 	}
 }
 
 // handlePayload stores every task of a payload on the desired stream, waiting for
 // each PubAck, and acks the payload only when all of them are stored. A task that
-// cannot be translated costs the ack (so the control plane knows), but the other
-// tasks are still stored, as the real agent hands them to its engine.
+// cannot be translated costs the ack (so the control plane knows), and is stored as
+// such (DesiredTask.LoadError) for the scheduler, the outbox's one writer, to report
+// STOPPED; the other tasks are still stored, as the real agent hands them to its
+// engine.
 func (s *Service) handlePayload(ctx context.Context, c *acsConn, m *acs.PayloadMessage) {
 	log := s.log.With().Str(logger.FieldMessageID, m.MessageID).Logger()
-	specs := make([]bus.TaskSpec, 0, len(m.Tasks))
+	desired := make([]bus.DesiredTask, 0, len(m.Tasks))
 	failed := 0
 	for _, t := range m.Tasks {
+		dt := bus.DesiredTask{
+			Type: bus.TypeDesiredTask, Cluster: s.cfg.Cluster,
+			MessageID: m.MessageID, SeqNum: m.SeqNum, ReceivedAt: s.now().UTC(),
+		}
 		spec, err := payload.Task(t)
 		if err != nil {
 			failed++
 			log.Error().Err(err).Str(logger.FieldTaskARN, t.Arn).Msg("cannot load task")
-			s.reportUnrecognised(ctx, log, t.Arn, err)
-			continue
+			if t.Arn == "" {
+				continue // nothing to report it under
+			}
+			spec = bus.TaskSpec{Arn: t.Arn, ClusterArn: t.TaskClusterArn, Family: t.Family, Version: t.Version,
+				DesiredStatus: bus.StatusStopped}
+			dt.LoadError = unrecognisedTaskReason + err.Error()
 		}
-		specs = append(specs, spec)
+		dt.Task = spec
+		desired = append(desired, dt)
 	}
 	// Stops first, as the real agent hands them to its engine before new tasks.
-	sort.SliceStable(specs, func(i, j int) bool {
-		return specs[i].DesiredStatus == bus.StatusStopped && specs[j].DesiredStatus != bus.StatusStopped
+	sort.SliceStable(desired, func(i, j int) bool {
+		return desired[i].Task.DesiredStatus == bus.StatusStopped && desired[j].Task.DesiredStatus != bus.StatusStopped
 	})
-	for _, spec := range specs {
-		dt := bus.DesiredTask{
-			Type:       bus.TypeDesiredTask,
-			Cluster:    s.cfg.Cluster,
-			Task:       spec,
-			MessageID:  m.MessageID,
-			SeqNum:     m.SeqNum,
-			ReceivedAt: s.now().UTC(),
-		}
-		id := spec.Arn + "/" + string(spec.DesiredStatus)
-		if _, err := bus.Publish(ctx, s.js, bus.DesiredSubject(spec.Arn), id, dt); err != nil {
-			log.Error().Err(err).Str(logger.FieldTaskARN, spec.Arn).Msg("storing a desired task failed; the payload is not acknowledged")
+	for _, dt := range desired {
+		if err := s.storeDesired(ctx, dt); err != nil {
+			log.Error().Err(err).Str(logger.FieldTaskARN, dt.Task.Arn).Msg("storing a desired task failed; the payload is not acknowledged")
 			return
 		}
-		log.Debug().Str(logger.FieldTaskARN, spec.Arn).Str("desired_status", string(spec.DesiredStatus)).Msg("desired task stored")
+		log.Debug().Str(logger.FieldTaskARN, dt.Task.Arn).Str("desired_status", string(dt.Task.DesiredStatus)).Msg("desired task stored")
 	}
 	if failed > 0 {
 		log.Error().Int("failed_tasks", failed).Int("tasks", len(m.Tasks)).Msg("payload not acknowledged: some tasks could not be loaded")
@@ -207,40 +203,123 @@ func (s *Service) handlePayload(ctx context.Context, c *acsConn, m *acs.PayloadM
 	log.Info().Int("tasks", len(m.Tasks)).Msg("payload stored and acknowledged")
 }
 
-// reportUnrecognised puts the STOPPED report of a task that cannot be loaded in the
-// outbox, with the reason the real agent gives. The scheduler never hears of such a
-// task, so this is the task's first and only report (Seq 1).
-func (s *Service) reportUnrecognised(ctx context.Context, log zerolog.Logger, arn string, cause error) {
-	if arn == "" {
-		return
+// storeDesired publishes one desired task and waits until JetStream stored it. The
+// message ID (task ARN and desired status) makes a payload sent again, and a stop
+// both a payload and a stop verification asked for, one message.
+func (s *Service) storeDesired(ctx context.Context, dt bus.DesiredTask) error {
+	id := dt.Task.Arn + "/" + string(dt.Task.DesiredStatus)
+	if dt.LoadError != "" {
+		id = dt.Task.Arn + "/unloadable"
 	}
-	reason := unrecognisedTaskReason + cause.Error()
-	if len(reason) > maxReasonBytes {
-		reason = reason[:maxReasonBytes]
-	}
-	sc := bus.TaskStateChange{
-		Type: bus.TypeTaskStateChange, Cluster: s.cfg.Cluster, TaskArn: arn,
-		Status: string(bus.StatusStopped), Reason: reason, Seq: 1,
-	}
-	if _, err := bus.Publish(ctx, s.js, bus.OutboxSubject(arn), fmt.Sprintf("%s/%d", arn, sc.Seq), sc); err != nil {
-		log.Error().Err(err).Str(logger.FieldTaskARN, arn).Msg("reporting an unloadable task as stopped")
-	}
+	_, err := bus.Publish(ctx, s.js, bus.DesiredSubject(dt.Task.Arn), id, dt)
+	return err
 }
 
-// handleManifest acks a manifest newer than every payload and manifest seen; an
-// older one is dropped without an ack (PROTOCOL.md §2.6). Stop verification is not
-// done: the scheduler, which owns the task records, stops tasks on the control
-// plane's explicit STOPPED payloads only.
-func (s *Service) handleManifest(c *acsConn, m *taskManifest) {
+// handleManifest acks a manifest newer than every payload and manifest seen (an
+// older one is dropped without an ack, PROTOCOL.md §2.6), then asks the control plane
+// to confirm the stop of every task the agent runs that the manifest does not list as
+// RUNNING: after a lost store the agent adopts the containers it finds, and the
+// control plane says which of those tasks it still wants.
+func (s *Service) handleManifest(ctx context.Context, c *acsConn, m *acs.TaskManifestMessage) {
 	log := s.log.With().Str(logger.FieldMessageID, m.MessageID).Logger()
 	if m.Timeline <= s.latestSeq {
 		log.Info().Int64("timeline", m.Timeline).Int64("latest", s.latestSeq).Msg("dropping an old task manifest")
 		return
 	}
 	s.latestSeq = m.Timeline
+	s.manifestID = m.MessageID
 	if err := c.send(acs.TypeAckRequest, acs.AckRequest{
 		Cluster: m.ClusterArn, ContainerInstance: m.ContainerInstanceArn, MessageID: m.MessageID,
 	}); err != nil {
 		log.Warn().Err(err).Msg("acknowledging a task manifest")
+		return
+	}
+	wanted := map[string]bool{}
+	for _, t := range m.Tasks {
+		if t.DesiredStatus == string(bus.StatusRunning) {
+			wanted[t.TaskArn] = true
+		}
+	}
+	running, err := s.runningTasks(ctx)
+	if err != nil {
+		log.Warn().Err(err).Msg("reading the task records for stop verification; skipped until the next manifest")
+		return
+	}
+	var candidates []acs.TaskIdentifier
+	for _, arn := range running {
+		if !wanted[arn] {
+			candidates = append(candidates, acs.TaskIdentifier{TaskArn: arn, TaskClusterArn: m.ClusterArn, DesiredStatus: string(bus.StatusStopped)})
+		}
+	}
+	log.Debug().Int("manifest_tasks", len(m.Tasks)).Int("running", len(running)).Int("stop_candidates", len(candidates)).Msg("task manifest accepted")
+	if len(candidates) == 0 {
+		return
+	}
+	if err := c.send(acs.TypeTaskStopVerificationMsg, acs.TaskStopVerificationMessage{
+		MessageID: m.MessageID, StopCandidates: candidates,
+	}); err != nil {
+		log.Warn().Err(err).Msg("asking for stop verification")
+		return
+	}
+	log.Info().Int("stop_candidates", len(candidates)).Msg("tasks running here are not in the manifest; asked the control plane to confirm their stop")
+}
+
+// handleStopVerified stops the tasks the control plane confirmed, if the ack answers
+// the last manifest accepted.
+func (s *Service) handleStopVerified(ctx context.Context, m *acs.TaskStopVerificationAck) {
+	log := s.log.With().Str(logger.FieldMessageID, m.MessageID).Logger()
+	if m.MessageID == "" || m.MessageID != s.manifestID {
+		log.Info().Str("manifest", s.manifestID).Msg("ignoring a stop verification of another manifest")
+		return
+	}
+	s.manifestID = ""
+	for _, t := range m.StopTasks {
+		if t.TaskArn == "" {
+			continue
+		}
+		dt := bus.DesiredTask{
+			Type: bus.TypeDesiredTask, Cluster: s.cfg.Cluster, MessageID: m.MessageID, ReceivedAt: s.now().UTC(),
+			Task: bus.TaskSpec{Arn: t.TaskArn, ClusterArn: t.TaskClusterArn, DesiredStatus: bus.StatusStopped},
+		}
+		if err := s.storeDesired(ctx, dt); err != nil {
+			log.Error().Err(err).Str(logger.FieldTaskARN, t.TaskArn).Msg("storing a verified stop failed; the next manifest asks again")
+			return
+		}
+		log.Info().Str(logger.FieldTaskARN, t.TaskArn).Msg("the control plane confirmed the stop of a task it no longer wants")
+	}
+}
+
+// runningTasks lists the tasks whose record wants them RUNNING, read from the
+// scheduler's bucket in one pass.
+func (s *Service) runningTasks(ctx context.Context) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	w, err := s.tasks.WatchAll(ctx, jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = w.Stop() }()
+	var arns []string
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil, errors.New("the task records' watcher stopped")
+			}
+			if e == nil {
+				return arns, nil // the end of the current values
+			}
+			var rec struct {
+				Spec struct {
+					Arn string `json:"arn"`
+				} `json:"spec"`
+				DesiredStatus bus.Status `json:"desiredStatus"`
+			}
+			if err := json.Unmarshal(e.Value(), &rec); err == nil && rec.DesiredStatus == bus.StatusRunning && rec.Spec.Arn != "" {
+				arns = append(arns, rec.Spec.Arn)
+			}
+		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecs-agent/ecs-agent/bus"
 )
 
 // Attribute names the session sets or reads.
@@ -34,26 +36,40 @@ var dockerAPIVersions = []string{
 	"1.28", "1.29", "1.30", "1.32",
 }
 
-// resources are the four totalResources of a registration, in the real agent's order.
-func resources(cfg Config) ([]types.Resource, error) {
+// hostResources computes what the instance offers tasks (PROTOCOL.md §1.2): logical
+// CPUs × 1024, MemTotal minus ECS_RESERVED_MEMORY, the reserved ports. The session is
+// the one owner of this computation: it registers these totals, stores them in the
+// registration, and the scheduler admits tasks against exactly them.
+func hostResources(cfg Config) (bus.HostResources, error) {
 	cpus := cfg.NumCPU
 	if cpus <= 0 {
 		cpus = runtime.NumCPU()
 	}
 	total, err := memTotalMiB(cfg.MemInfoPath)
 	if err != nil {
-		return nil, err
+		return bus.HostResources{}, err
 	}
 	mem := total - cfg.ReservedMemory
 	if mem < 0 {
-		return nil, fmt.Errorf("%w: ECS_RESERVED_MEMORY=%d is more than the host's %d MiB", ErrConfig, cfg.ReservedMemory, total)
+		return bus.HostResources{}, fmt.Errorf("%w: ECS_RESERVED_MEMORY=%d is more than the host's %d MiB", ErrConfig, cfg.ReservedMemory, total)
 	}
-	return []types.Resource{
-		{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: int32(cpus * 1024)},
-		{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: int32(mem)},
-		{Name: aws.String("PORTS"), Type: aws.String("STRINGSET"), StringSetValue: portStrings(cfg.ReservedPorts)},
-		{Name: aws.String("PORTS_UDP"), Type: aws.String("STRINGSET"), StringSetValue: portStrings(cfg.ReservedPortsUDP)},
+	return bus.HostResources{
+		CPU:              int64(cpus) * 1024,
+		MemoryMiB:        mem,
+		ReservedPorts:    append([]int{}, cfg.ReservedPorts...),
+		ReservedPortsUDP: append([]int{}, cfg.ReservedPortsUDP...),
 	}, nil
+}
+
+// totalResources are the four totalResources of a registration, in the real agent's
+// order.
+func totalResources(r bus.HostResources) []types.Resource {
+	return []types.Resource{
+		{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: int32(r.CPU)},
+		{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: int32(r.MemoryMiB)},
+		{Name: aws.String("PORTS"), Type: aws.String("STRINGSET"), StringSetValue: portStrings(r.ReservedPorts)},
+		{Name: aws.String("PORTS_UDP"), Type: aws.String("STRINGSET"), StringSetValue: portStrings(r.ReservedPortsUDP)},
+	}
 }
 
 func portStrings(ports []int) []string {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/ecs-agent/ecs-agent/bus"
+	"github.com/ecs-agent/ecs-agent/bus/backoff"
 	"github.com/ecs-agent/ecs-agent/bus/logger"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -48,14 +50,24 @@ func (s *Service) register(ctx context.Context) (bus.Registration, error) {
 	if found && !again && prev.ContainerInstanceArn != "" {
 		s.log.Info().Str("stored_cluster", prev.Cluster).Msg("stored registration is for another cluster; registering as a new instance")
 	}
+	// No stored registration but containers of this cluster labelled with an instance:
+	// the store was lost under running tasks (DESIGN.md §4.3). Registering as that
+	// instance again keeps its tasks where the control plane placed them.
+	discovered := false
+	if !found && !s.cfg.NoCheckpoint {
+		if arn := s.discoverInstance(ctx); arn != "" {
+			prev = bus.Registration{Cluster: s.cfg.Cluster, ContainerInstanceArn: arn}
+			again, discovered = true, true
+		}
+	}
 
-	res, err := resources(s.cfg)
+	res, err := hostResources(s.cfg)
 	if err != nil {
 		return bus.Registration{}, err
 	}
 	in := &ecs.RegisterContainerInstanceInput{
 		Cluster:        aws.String(s.cfg.Cluster),
-		TotalResources: res,
+		TotalResources: totalResources(res),
 		// No instance metadata service here: the identity document is sent empty,
 		// as the real agent does in external mode.
 		InstanceIdentityDocument:          aws.String(""),
@@ -86,7 +98,7 @@ func (s *Service) register(ctx context.Context) (bus.Registration, error) {
 		return bus.Registration{}, err
 	}
 	arn := aws.ToString(ci.ContainerInstanceArn)
-	if again && arn != prev.ContainerInstanceArn {
+	if again && !discovered && arn != prev.ContainerInstanceArn {
 		// The real agent ignores the ARN of a re-registration's response: the
 		// instance is the one it registered before.
 		s.log.Warn().Str("returned_arn", arn).Str(logger.FieldInstance, prev.ContainerInstanceArn).
@@ -101,6 +113,7 @@ func (s *Service) register(ctx context.Context) (bus.Registration, error) {
 		AvailabilityZone:     availabilityZone(ci.Attributes),
 		RegisteredAt:         s.now().UTC(),
 		AgentVersion:         s.cfg.AgentVersionString,
+		Resources:            res,
 	}
 	if err := bus.Retry(ctx, func(ctx context.Context) error {
 		return bus.PutJSON(ctx, s.kv, bus.KeyRegistration, reg)
@@ -120,7 +133,7 @@ func (s *Service) register(ctx context.Context) (bus.Registration, error) {
 func (s *Service) registerWithRetry(ctx context.Context, in *ecs.RegisterContainerInstanceInput) (*ecs.RegisterContainerInstanceOutput, error) {
 	token := newUUID()
 	t := s.cfg.Timers
-	bo := newBackoff(t.RegisterBackoffMin, t.RegisterBackoffMax, 2, 0.2)
+	bo := backoff.Backoff{Min: t.RegisterBackoffMin, Max: t.RegisterBackoffMax, Factor: 2, Jitter: 0.2}.Start()
 	giveUp := s.now().Add(t.RegisterRetryFor)
 	for {
 		out, err := s.api.RegisterContainerInstance(ctx, in, withClientToken(token))
@@ -130,7 +143,7 @@ func (s *Service) registerWithRetry(ctx context.Context, in *ecs.RegisterContain
 		if !isTransient(err) || ctx.Err() != nil {
 			return nil, err
 		}
-		wait := bo.next()
+		wait := bo.Next()
 		if s.now().Add(wait).After(giveUp) {
 			return nil, fmt.Errorf("registering the container instance: still failing after %s: %w", t.RegisterRetryFor, err)
 		}
@@ -145,7 +158,7 @@ func (s *Service) registerWithRetry(ctx context.Context, in *ecs.RegisterContain
 // like registration does.
 func (s *Service) createDefaultCluster(ctx context.Context) error {
 	t := s.cfg.Timers
-	bo := newBackoff(t.RegisterBackoffMin, t.RegisterBackoffMax, 2, 0.2)
+	bo := backoff.Backoff{Min: t.RegisterBackoffMin, Max: t.RegisterBackoffMax, Factor: 2, Jitter: 0.2}.Start()
 	giveUp := s.now().Add(t.RegisterRetryFor)
 	for {
 		out, err := s.api.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(defaultCluster)})
@@ -155,7 +168,7 @@ func (s *Service) createDefaultCluster(ctx context.Context) error {
 			}
 			return nil
 		}
-		wait := bo.next()
+		wait := bo.Next()
 		if !isTransient(err) || ctx.Err() != nil || s.now().Add(wait).After(giveUp) {
 			return fmt.Errorf("creating the default cluster: %w", err)
 		}
@@ -189,12 +202,54 @@ func classifyRegisterError(err error) error {
 
 // sleep waits for d or until ctx ends.
 func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
+	if !backoff.Sleep(ctx, d) {
 		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
+	return nil
+}
+
+// discoverInstance asks dockerexec for the containers of the configured cluster and
+// returns the container instance they were created for, when they name exactly one.
+// dockerexec may start after the session: it is waited for up to DiscoverWait.
+func (s *Service) discoverInstance(ctx context.Context) string {
+	var list bus.ListReply
+	wait := s.cfg.Timers.DiscoverWait
+	err := backoff.Retry(ctx, backoff.Fast, func(ctx context.Context) error {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		var err error
+		list, err = bus.Call[bus.ListRequest, bus.ListReply](cctx, s.nc, bus.SubjectDockerList, bus.ListRequest{Cluster: s.cfg.Cluster})
+		if err != nil && bus.IsRetryable(err) && s.now().Before(s.started.Add(wait)) {
+			return err
+		}
+		return backoff.Permanent(err)
+	})
+	if err != nil {
+		s.log.Warn().Err(err).Msg("cannot list the cluster's containers; registering as a new instance")
+		return ""
+	}
+	arns := map[string]int{}
+	for _, c := range list.Containers {
+		if arn := c.Labels[bus.LabelContainerInstanceARN]; arn != "" {
+			arns[arn]++
+		}
+	}
+	switch len(arns) {
+	case 0:
+		return ""
+	case 1:
+		for arn, n := range arns {
+			s.log.Warn().Str(logger.FieldInstance, arn).Int("containers", n).
+				Msg("no stored registration, but containers of this cluster belong to a container instance: registering as it again")
+			return arn
+		}
+	}
+	names := make([]string, 0, len(arns))
+	for arn := range arns {
+		names = append(names, arn)
+	}
+	sort.Strings(names)
+	s.log.Error().Strs("container_instance_arns", names).
+		Msg("no stored registration, and this cluster's containers belong to several container instances: registering as a new instance")
+	return ""
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/ecs-agent/ecs-agent/awsclient"
 	"github.com/ecs-agent/ecs-agent/bus"
 	"github.com/ecs-agent/ecs-agent/bus/logger"
 	"github.com/gorilla/websocket"
@@ -31,7 +32,9 @@ type Service struct {
 	now    func() time.Time
 
 	// Set by Run before the ACS loop starts.
-	kv jetstream.KeyValue
+	kv      jetstream.KeyValue // the registration (owner: the session)
+	tasks   jetstream.KeyValue // the scheduler's task records, read for stop verification
+	started time.Time
 
 	// Owned by Run's goroutine.
 	endpoints          map[string]cachedEndpoint
@@ -41,6 +44,9 @@ type Service struct {
 
 	// Owned by the payload worker; workers of successive connections never overlap.
 	latestSeq int64
+	// manifestID is the messageId of the last manifest accepted; a stop
+	// verification ack is honoured only when it names it.
+	manifestID string
 }
 
 // New builds the session from its configuration and an open bus connection, which
@@ -74,7 +80,7 @@ func New(cfg Config, nc *nats.Conn, log zerolog.Logger) (*Service, error) {
 		signer: v4.NewSigner(),
 		dialer: &websocket.Dialer{
 			HandshakeTimeout: cfg.Timers.HandshakeTimeout,
-			TLSClientConfig:  newTLSConfig(cfg),
+			TLSClientConfig:  awsclient.TLSConfig(cfg.SkipTLSVerify),
 			ReadBufferSize:   4 << 10,
 			WriteBufferSize:  32 << 10,
 		},
@@ -90,19 +96,14 @@ func New(cfg Config, nc *nats.Conn, log zerolog.Logger) (*Service, error) {
 // errors.Is(err, ErrTerminal) says that trying again will not help. Run may be
 // called once.
 func (s *Service) Run(ctx context.Context) error {
-	err := bus.Retry(ctx, func(ctx context.Context) error {
-		if err := bus.EnsureStreams(ctx, s.js); err != nil {
-			s.log.Debug().Err(err).Msg("bus not ready")
-			return err
-		}
-		kv, err := bus.EnsureBucket(ctx, s.js, bus.BucketInstance)
-		if err != nil {
-			s.log.Debug().Err(err).Msg("bus not ready")
-			return err
-		}
-		s.kv = kv
-		return nil
-	})
+	s.started = s.now()
+	err := bus.OpenStreams(ctx, s.js, bus.StreamDesired)
+	if err == nil {
+		s.kv, err = bus.OpenBucket(ctx, s.js, bus.BucketInstance)
+	}
+	if err == nil {
+		s.tasks, err = bus.OpenBucket(ctx, s.js, bus.BucketTasks)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil

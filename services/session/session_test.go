@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -17,9 +18,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/ecs-agent/ecs-agent/acs"
 	"github.com/ecs-agent/ecs-agent/bus"
 	"github.com/ecs-agent/ecs-agent/bus/bustest"
-	"github.com/ecs-agent/ecs-agent/acs"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 )
@@ -83,7 +84,7 @@ func newHarness(t *testing.T, clusters ...string) *harness {
 			Inactivity: 20 * time.Second, MaxConnAge: 20 * time.Minute,
 			InactiveInstanceWait: 600 * time.Millisecond,
 			HandshakeTimeout:     5 * time.Second, ReadDeadline: 20 * time.Second, APITimeout: 5 * time.Second,
-			DockerVersionWait: time.Millisecond,
+			DockerVersionWait: time.Millisecond, DiscoverWait: time.Millisecond,
 		},
 	}
 	return &harness{t: t, cp: cp, bus: b, js: js, cfg: cfg, logs: &syncBuffer{}}
@@ -93,7 +94,7 @@ func newHarness(t *testing.T, clusters ...string) *harness {
 func (h *harness) start() {
 	h.t.Helper()
 	log := zerolog.New(h.logs).With().Timestamp().Logger()
-	svc, err := New(h.cfg, h.bus.Conn(h.t, "session"), log)
+	svc, err := New(h.cfg, h.bus.ConnAs(h.t, bus.UserSession, "session"), log)
 	if err != nil {
 		h.t.Fatalf("New: %v", err)
 	}
@@ -220,9 +221,10 @@ func TestRegistrationRequest(t *testing.T) {
 		Type: bus.TypeRegistration, Cluster: "test", Region: "us-west-2", AvailabilityZone: "us-west-2a",
 		ContainerInstanceArn: "arn:aws:ecs:us-west-2:123456789012:container-instance/test/id1",
 		AgentVersion:         "Amazon ECS Agent - v1.105.1 (test)",
+		Resources:            bus.HostResources{CPU: 2048, MemoryMiB: 1900, ReservedPorts: []int{22, 2375}, ReservedPortsUDP: []int{}},
 	}
 	reg.RegisteredAt = time.Time{}
-	if reg != want {
+	if !reflect.DeepEqual(reg, want) {
 		t.Errorf("stored registration = %+v\nwant %+v", reg, want)
 	}
 }
@@ -299,7 +301,7 @@ func TestReregistrationKeepsARN(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, "test")
 			h.cfg.NoCheckpoint = tc.noCheckpoint
-			kv, err := bus.EnsureBucket(context.Background(), h.js, bus.BucketInstance)
+			kv, err := bus.OpenBucket(context.Background(), h.js, bus.BucketInstance)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -407,7 +409,7 @@ func TestHeartbeatAck(t *testing.T) {
 // The ACS URL carries the Docker version that dockerexec publishes in its service info.
 func TestACSURLCarriesDockerVersionFromDockerexec(t *testing.T) {
 	h := newHarness(t, "test")
-	svc, err := micro.AddService(h.bus.Conn(t, "dockerexec"), micro.Config{Name: bus.DockerService, Version: "1.0.0",
+	svc, err := micro.AddService(h.bus.ConnAs(t, bus.UserDockerexec, "dockerexec"), micro.Config{Name: bus.DockerService, Version: "1.0.0",
 		Metadata: map[string]string{bus.MetadataDockerVersion: "20.10.24"}})
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"net"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -36,7 +35,7 @@ func TestParseMemTotal(t *testing.T) {
 }
 
 func TestResourcesRejectsNegativeMemory(t *testing.T) {
-	_, err := resources(Config{MemInfoPath: "/proc/meminfo", ReservedMemory: 1 << 40})
+	_, err := hostResources(Config{MemInfoPath: "/proc/meminfo", ReservedMemory: 1 << 40})
 	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "ECS_RESERVED_MEMORY") {
 		t.Errorf("resources = %v, want ErrConfig naming ECS_RESERVED_MEMORY", err)
 	}
@@ -144,22 +143,6 @@ func TestIsTransient(t *testing.T) {
 		if got := isTransient(tc.err); got != tc.want {
 			t.Errorf("isTransient(%v) = %v, want %v", tc.err, got, tc.want)
 		}
-	}
-}
-
-func TestBackoff(t *testing.T) {
-	b := newBackoff(100*time.Millisecond, time.Second, 1.5, 0.2)
-	base := 100 * time.Millisecond
-	for i := 0; i < 10; i++ {
-		d := b.next()
-		if d < base || d > base+base/5 {
-			t.Fatalf("step %d: %s outside [%s, %s]", i, d, base, base+base/5)
-		}
-		base = min(time.Duration(float64(base)*1.5), time.Second)
-	}
-	b.reset()
-	if d := b.next(); d > 120*time.Millisecond {
-		t.Errorf("after reset: %s", d)
 	}
 }
 

@@ -1,6 +1,7 @@
 // Command ecs-bus runs the agent's bus on its own: the embedded NATS server with
-// JetStream, on 127.0.0.1:$ECS_BUS_PORT (4222), storing under $ECS_DATADIR/bus, with a
-// password kept in $ECS_DATADIR/bus/password for the other processes to read.
+// JetStream, on 127.0.0.1:$ECS_BUS_PORT (4222), storing under $ECS_DATADIR/bus, with
+// one user per service whose password is kept in $ECS_DATADIR/bus/users/<user> (mode
+// 0600; created at first start unless ECS_BUS_PASSWORD_<USER> gives it).
 package main
 
 import (
@@ -21,20 +22,20 @@ func main() {
 
 func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	log = log.With().Str(logger.FieldService, "bus").Logger()
-	pw, err := bus.LoadOrCreatePassword(bus.CredentialsFile(cfg.DataDir))
+	users, err := bus.LoadOrCreateCredentials(cfg.DataDir, process.BusPasswords(cfg))
 	if err != nil {
 		return err
 	}
 	store := filepath.Join(cfg.DataDir, "bus")
-	srv, err := bus.StartServer(bus.ServerConfig{StoreDir: store, Port: cfg.BusPort, Password: pw})
+	srv, err := bus.StartServer(bus.ServerConfig{StoreDir: store, Port: cfg.BusPort, Users: users, Log: log})
 	if err != nil {
 		return err
 	}
 	defer srv.Shutdown()
-	if err := bus.Prepare(ctx, bus.DialConfig{Name: "ecs-bus", InProcess: srv, Password: pw}); err != nil {
+	if err := bus.Prepare(ctx, bus.DialConfig{Name: "ecs-bus", User: bus.UserAdmin, InProcess: srv, Password: users[bus.UserAdmin], Log: log}); err != nil {
 		return err
 	}
-	log.Info().Str("url", srv.ClientURL()).Str("store", store).Msg("bus ready")
+	log.Info().Str("url", srv.ClientURL()).Str("store", store).Str("credentials", bus.CredentialsDir(cfg.DataDir)).Msg("bus ready")
 	<-ctx.Done()
 	log.Info().Msg("shutting down")
 	return nil

@@ -59,6 +59,15 @@ type Engine struct {
 	now        func() time.Time
 	pulls      map[string]int
 	creates    int
+	starts     map[string]int
+}
+
+// StartCount is how many times the container was really started (a start of a
+// running container does not count).
+func (e *Engine) StartCount(id string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.starts[id]
 }
 
 // PullCount is how many times ref was pulled.
@@ -86,6 +95,7 @@ func New() *Engine {
 		nextPort:   32768,
 		now:        time.Now,
 		pulls:      map[string]int{},
+		starts:     map[string]int{},
 	}
 }
 
@@ -352,6 +362,7 @@ func (e *Engine) ContainerStart(ctx context.Context, id string, _ container.Star
 	}
 	c.State.Running, c.State.Status = true, container.StateRunning
 	c.State.StartedAt = e.now().UTC().Format(time.RFC3339Nano)
+	e.starts[c.ID]++
 	e.emitLocked(c, events.ActionStart, nil)
 	return nil
 }

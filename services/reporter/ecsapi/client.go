@@ -2,18 +2,15 @@ package ecsapi
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/smithy-go"
 
+	"github.com/ecs-agent/ecs-agent/awsclient"
 	"github.com/ecs-agent/ecs-agent/bus"
 )
 
@@ -66,27 +63,16 @@ type Client struct {
 
 // New builds a client. Retries are left to the caller (the outbox's backoff), so
 // the SDK makes exactly one attempt per call and every failure is visible and
-// counted.
+// counted. The HTTP client is the agent's (awsclient): the real agent's 30 s dial,
+// 10 s TLS and 42 s round trip, proxies, -k and its User-Agent.
 func New(cfg Config) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	// The real agent's state-change client: 30 s dial, 10 s TLS, 42 s per round trip.
-	transport.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	transport.TLSHandshakeTimeout = 10 * time.Second
-	transport.Proxy = http.ProxyFromEnvironment
-	if cfg.SkipTLSVerify {
-		transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the -k flag asks for it
-	}
-	var rt http.RoundTripper = transport
-	if cfg.UserAgent != "" {
-		rt = userAgent{next: transport, value: cfg.UserAgent}
-	}
 	opts := ecs.Options{
 		Region:      cfg.Region,
 		Credentials: credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken),
-		HTTPClient:  &http.Client{Transport: rt, Timeout: 42 * time.Second},
+		HTTPClient:  awsclient.HTTPClient(cfg.UserAgent, cfg.SkipTLSVerify),
 		Retryer:     aws.NopRetryer{},
 	}
 	if cfg.Endpoint != "" {
@@ -118,17 +104,4 @@ func ErrorCode(err error) string {
 		return apiErr.ErrorCode()
 	}
 	return ""
-}
-
-// userAgent overwrites the User-Agent header after signing (SigV4 does not sign it),
-// so the control plane sees the agent's name rather than the SDK's.
-type userAgent struct {
-	next  http.RoundTripper
-	value string
-}
-
-func (u userAgent) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("User-Agent", u.value)
-	return u.next.RoundTrip(r)
 }

@@ -84,7 +84,7 @@ func New(cfg Config, js jetstream.JetStream, sub Submitter, rec Recorder, log ze
 // calls it; callers that want to know when delivery can begin may call it first.
 func (o *Outbox) Setup(ctx context.Context) error {
 	return bus.Retry(ctx, func(ctx context.Context) error {
-		if err := bus.EnsureStreams(ctx, o.js); err != nil {
+		if err := bus.OpenStreams(ctx, o.js, bus.StreamOutbox); err != nil {
 			return err
 		}
 		_, err := o.consumer(ctx)

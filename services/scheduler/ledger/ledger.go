@@ -17,6 +17,8 @@ var (
 	ErrQueued = errors.New("waiting for host resources")
 	// ErrNeverFits means the task cannot run on this host at all.
 	ErrNeverFits = errors.New("task can never fit on this host")
+	// ErrConflict means an adopted task holds a port another grant holds too.
+	ErrConflict = errors.New("port held twice")
 )
 
 // Host is what the host offers.
@@ -178,6 +180,43 @@ func (l *Ledger) Reserve(arn string, d Demand) (Grant, error) {
 	}
 	l.queue = append(l.queue, queued{arn: arn, demand: d})
 	return Grant{}, fmt.Errorf("task %s: %w", arn, ErrQueued)
+}
+
+// Adopt grants a task whose containers already run (rebuilt after the agent lost its
+// store): its CPU and memory count whatever is left, its static ports (those of the
+// demand, set from what Docker has bound) are taken as they are, and dynamic ones
+// still unresolved (containers not created yet) are picked as usual. It returns the
+// grant, and an error wrapping ErrConflict, with the grant made all the same, when a
+// port it takes is held by another grant: the containers hold it already, and only
+// an operator can sort that out.
+func (l *Ledger) Adopt(arn string, d Demand) (Grant, error) {
+	if g, ok := l.grants[arn]; ok {
+		return g, nil
+	}
+	l.drop(arn)
+	_, _, held := l.used()
+	var conflicts []string
+	g := Grant{TaskArn: arn, CPU: d.CPU, MemoryMiB: d.MemoryMiB, Ports: make([]PortReq, len(d.Ports))}
+	taken := func(p PortReq) bool { return held[p] || l.reserved(p) || slices.Contains(d.Ports, p) }
+	next := l.next
+	for i, p := range d.Ports {
+		switch {
+		case p.HostPort != 0 && held[p]:
+			conflicts = append(conflicts, fmt.Sprintf("%d/%s", p.HostPort, p.Protocol))
+		case p.HostPort == 0:
+			if port, ok := l.dynamic(p.Protocol, &next, taken); ok {
+				p.HostPort = port
+			}
+		}
+		held[p] = true
+		g.Ports[i] = p
+	}
+	l.next = next
+	l.grants[arn] = g
+	if len(conflicts) > 0 {
+		return g, fmt.Errorf("task %s: %w: host ports %s are held by other tasks too", arn, ErrConflict, strings.Join(conflicts, ", "))
+	}
+	return g, nil
 }
 
 // Release gives back a task's grant (or takes it out of the queue) and admits the

@@ -17,7 +17,7 @@ func TestStoreRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	kv, err := bus.EnsureBucket(ctx, js, bus.BucketLedger)
+	kv, err := bus.OpenBucket(ctx, js, bus.BucketLedger)
 	if err != nil {
 		t.Fatal(err)
 	}

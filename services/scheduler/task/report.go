@@ -55,26 +55,17 @@ func NextReport(rec *bus.TaskRecord, busy map[string]bool) (bus.TaskStateChange,
 		PullStoppedAt: rec.PullStoppedAt,
 	}
 	if status == bus.StatusStopped {
-		rep.Reason = truncate(rec.Reason, 1024)
+		// Reasons travel whole; the reporter cuts them to the API's limits.
+		rep.Reason = rec.Reason
 		rep.ExecutionStoppedAt = rec.ExecutionStoppedAt
 		if rep.ExecutionStoppedAt == nil {
 			rep.ExecutionStoppedAt = rec.StoppedAt
 		}
 	}
-	for i := range rep.Containers {
-		rep.Containers[i].Reason = truncate(rep.Containers[i].Reason, 1024)
-	}
 	return rep, true
 }
 
 func reportable(s bus.Status) bool { return s == bus.StatusRunning || s == bus.StatusStopped }
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
-}
 
 // MarkSent raises the sent statuses to what rep carried and remembers its Seq.
 func MarkSent(rec *bus.TaskRecord, rep bus.TaskStateChange) {

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/ecs-agent/ecs-agent/bus"
 	"github.com/ecs-agent/ecs-agent/acs"
+	"github.com/ecs-agent/ecs-agent/bus"
 )
 
 // ErrInvalidTask classifies every translation failure: the task cannot be loaded as

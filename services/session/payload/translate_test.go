@@ -5,8 +5,8 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/ecs-agent/ecs-agent/bus"
 	"github.com/ecs-agent/ecs-agent/acs"
+	"github.com/ecs-agent/ecs-agent/bus"
 )
 
 func ptr[T any](v T) *T { return &v }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ecs-agent/ecs-agent/bus"
 	"github.com/ecs-agent/ecs-agent/bus/config"
 	"github.com/ecs-agent/ecs-agent/bus/process"
 	"github.com/ecs-agent/ecs-agent/services/reporter"
@@ -17,7 +18,7 @@ func main() {
 }
 
 func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
-	nc, err := process.Dial(reporter.Name, cfg)
+	nc, err := process.Dial(reporter.Name, bus.UserReporter, cfg, log)
 	if err != nil {
 		return err
 	}

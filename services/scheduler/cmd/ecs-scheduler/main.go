@@ -7,6 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ecs-agent/ecs-agent/bus"
 	"github.com/ecs-agent/ecs-agent/bus/config"
 	"github.com/ecs-agent/ecs-agent/bus/process"
 	"github.com/ecs-agent/ecs-agent/services/scheduler"
@@ -19,7 +20,7 @@ func main() {
 }
 
 func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
-	nc, err := process.Dial(name, cfg)
+	nc, err := process.Dial(name, bus.UserScheduler, cfg, log)
 	if err != nil {
 		return err
 	}

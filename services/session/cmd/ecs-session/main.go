@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ecs-agent/ecs-agent/bus"
 	"github.com/ecs-agent/ecs-agent/bus/config"
 	"github.com/ecs-agent/ecs-agent/bus/process"
 	"github.com/ecs-agent/ecs-agent/services/session"
@@ -25,7 +26,7 @@ func main() {
 }
 
 func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
-	nc, err := process.Dial(name, cfg)
+	nc, err := process.Dial(name, bus.UserSession, cfg, log)
 	if err != nil {
 		return err
 	}
