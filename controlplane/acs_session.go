@@ -24,14 +24,18 @@ const (
 	closeInactive = websocket.ClosePolicyViolation
 )
 
-// acsSession is one open ACS socket. Lifecycle:
+// acsSession is one open ACS socket. Lifecycle (the writer, run, is in acs_delivery.go):
 //
-//	upgrade ─▶ run: deliver owed tasks ─▶ wait for ack (re-send every PayloadRetryInterval)
-//	              ▲                              │ AckRequest with the payload's messageId
-//	              └──── next owed tasks ◀────────┘
-//	heartbeat every HeartbeatInterval; any read error or close() ends run.
+//	upgrade ─▶ run: deliver owed tasks
+//	              │
+//	              ├─ payload in flight ─▶ AckRequest with its messageId ─▶ next owed tasks
+//	              │      └─ every PayloadRetryInterval: owed set unchanged ─▶ re-send it
+//	              │                                      changed ─▶ replace it (new id, seqNum)
+//	              └─ every HeartbeatInterval: HeartbeatMessage
+//	any read error or close() ends run.
 //
-// Only run writes data frames; close may be called from any goroutine.
+// Only run writes data frames (gorilla allows one writer); readLoop hands it the acks.
+// close may be called from any goroutine.
 type acsSession struct {
 	srv         *Server
 	ws          *websocket.Conn
@@ -43,6 +47,9 @@ type acsSession struct {
 	acks      chan string   // messageIds of AckRequests
 	done      chan struct{}
 	closeOnce sync.Once
+
+	// Owned by run.
+	inflight *acs.PayloadMessage // the payload awaiting its ack, if any
 }
 
 func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request) {
@@ -145,74 +152,6 @@ func (a *acsSession) closeWith(code int, reason string) {
 	a.close()
 }
 
-func (a *acsSession) run() {
-	go a.readLoop()
-	heartbeat := time.NewTicker(a.srv.cfg.HeartbeatInterval)
-	defer heartbeat.Stop()
-	retry := time.NewTimer(time.Hour)
-	retry.Stop()
-	defer retry.Stop()
-
-	var inflight *acs.PayloadMessage
-	sendOwed := func() bool {
-		if inflight != nil {
-			return true
-		}
-		owed := a.srv.store.Owed(a.instanceArn)
-		if len(owed) == 0 {
-			return true
-		}
-		seq, err := a.srv.store.MarkSent(a.instanceArn, owed)
-		if err != nil {
-			a.log.Error().Err(err).Msg("recording a payload")
-		}
-		inflight = &acs.PayloadMessage{
-			ClusterArn:           a.clusterArn,
-			ContainerInstanceArn: a.instanceArn,
-			MessageID:            newHex(),
-			Tasks:                owed,
-			SeqNum:               seq,
-			GeneratedAt:          time.Now().UnixMilli(),
-		}
-		retry.Reset(a.srv.cfg.PayloadRetryInterval)
-		return a.write(acs.TypePayloadMessage, inflight)
-	}
-	if !sendOwed() {
-		return
-	}
-	for {
-		ok := true
-		select {
-		case <-a.done:
-			return
-		case <-a.kick:
-			ok = sendOwed()
-		case id := <-a.acks:
-			if inflight == nil || id != inflight.MessageID {
-				continue
-			}
-			if err := a.srv.store.MarkDelivered(inflight.Tasks); err != nil {
-				a.log.Error().Err(err).Msg("recording an ack")
-			}
-			a.log.Debug().Str("message_id", id).Int("tasks", len(inflight.Tasks)).Msg("payload acknowledged")
-			inflight = nil
-			retry.Stop()
-			ok = sendOwed()
-		case <-retry.C:
-			if inflight != nil {
-				a.log.Debug().Str("message_id", inflight.MessageID).Msg("re-sending unacknowledged payload")
-				retry.Reset(a.srv.cfg.PayloadRetryInterval)
-				ok = a.write(acs.TypePayloadMessage, inflight)
-			}
-		case <-heartbeat.C:
-			ok = a.write(acs.TypeHeartbeatMessage, acs.HeartbeatMessage{Healthy: true, MessageID: newHex()})
-		}
-		if !ok {
-			return
-		}
-	}
-}
-
 func (a *acsSession) write(typ string, msg any) bool {
 	frame, err := acs.Encode(typ, msg)
 	if err != nil {
@@ -228,7 +167,8 @@ func (a *acsSession) write(typ string, msg any) bool {
 	return true
 }
 
-// readLoop runs on its own goroutine and hands acks to run.
+// readLoop runs on its own goroutine and hands acks to run; it blocks only on run
+// taking them.
 func (a *acsSession) readLoop() {
 	defer a.close()
 	for {

@@ -8,7 +8,9 @@ import (
 )
 
 // Owed returns, oldest first, the ACS form of every task on the instance whose desired
-// status the agent has not acknowledged yet.
+// status the agent has not acknowledged yet. A task the agent has reported STOPPED is
+// owed nothing, whatever was acknowledged: the agent already holds it stopped (perhaps
+// because it could not load it, in which case it withheld the ack of the payload).
 func (s *Store) Owed(instanceArn string) []acs.Task {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -16,17 +18,8 @@ func (s *Store) Owed(instanceArn string) []acs.Task {
 	if inst == nil || inst.Status == StatusInactive {
 		return nil
 	}
-	var ts []*Task
-	for _, t := range s.tasks {
-		if t.InstanceArn == instanceArn && t.DesiredStatus != t.Delivered {
-			ts = append(ts, t)
-		}
-	}
-	sort.Slice(ts, func(i, j int) bool {
-		if !ts[i].CreatedAt.Equal(ts[j].CreatedAt) {
-			return ts[i].CreatedAt.Before(ts[j].CreatedAt)
-		}
-		return ts[i].Arn < ts[j].Arn
+	ts := s.placedLocked(instanceArn, func(t *Task) bool {
+		return t.DesiredStatus != t.Delivered && t.LastStatus != StatusStopped
 	})
 	out := make([]acs.Task, 0, len(ts))
 	for _, t := range ts {
@@ -48,6 +41,24 @@ func (s *Store) Owed(instanceArn string) []acs.Task {
 		}))
 	}
 	return out
+}
+
+// placedLocked returns the tasks placed on the instance that keep says to keep, oldest
+// first.
+func (s *Store) placedLocked(instanceArn string, keep func(*Task) bool) []*Task {
+	var ts []*Task
+	for _, t := range s.tasks {
+		if t.InstanceArn == instanceArn && keep(t) {
+			ts = append(ts, t)
+		}
+	}
+	sort.Slice(ts, func(i, j int) bool {
+		if !ts[i].CreatedAt.Equal(ts[j].CreatedAt) {
+			return ts[i].CreatedAt.Before(ts[j].CreatedAt)
+		}
+		return ts[i].Arn < ts[j].Arn
+	})
+	return ts
 }
 
 // MarkSent records that these tasks went out in a payload and returns the instance's

@@ -1,0 +1,126 @@
+package controlplane_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/ecs-agent/ecs-agent/acs"
+	"github.com/ecs-agent/ecs-agent/controlplane"
+)
+
+// payloadOtherThan waits for a payload whose messageId is not id, skipping re-sends of id.
+func (a *agentConn) payloadOtherThan(id string, within time.Duration) acs.PayloadMessage {
+	a.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		p := a.payload(time.Until(deadline))
+		if p.MessageID != id {
+			return p
+		}
+	}
+}
+
+// skipResends lets re-sends of payload id through for d (the retry that notices a change
+// may come after one more re-send) and fails on any other payload.
+func (a *agentConn) skipResends(id string, d time.Duration) {
+	a.t.Helper()
+	timeout := time.After(d)
+	for {
+		select {
+		case env, ok := <-a.frames:
+			if !ok {
+				return
+			}
+			if env.Type != acs.TypePayloadMessage {
+				continue
+			}
+			var p acs.PayloadMessage
+			if err := json.Unmarshal(env.Message, &p); err != nil || p.MessageID != id {
+				a.t.Fatalf("unexpected payload: %s", env.Message)
+			}
+		case <-timeout:
+			return
+		}
+	}
+}
+
+func taskArns(ts []acs.Task) []string {
+	out := make([]string, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, t.Arn+"="+t.DesiredStatus)
+	}
+	return out
+}
+
+// An agent that cannot load a task reports it STOPPED and never acks the payload; the
+// task is then no longer owed, and the next task placed on the instance still reaches it.
+func TestACSUnloadableTaskDoesNotJamDelivery(t *testing.T) {
+	e := newEnv(t, controlplane.Config{PayloadRetryInterval: 100 * time.Millisecond})
+	e.createCluster(t, "c")
+	inst := e.registerInstance(t, "c", 2048, 2000)
+	def := e.registerTaskDef(t, simpleDef("x", 1, 10, 0))
+	a := dialACS(t, e, "c", inst)
+
+	bad := e.runTask(t, "c", def)
+	first := a.payload(5 * time.Second)
+	submit(t, e, "c", aws.ToString(bad.TaskArn), "STOPPED") // UnrecogniedTaskError, no ack
+	// The in-flight payload is dropped at its next retry: nothing is owed any more.
+	a.skipResends(first.MessageID, 300*time.Millisecond)
+	a.quiet(400 * time.Millisecond)
+
+	good := e.runTask(t, "c", def)
+	next := a.payload(5 * time.Second)
+	if next.MessageID == first.MessageID || next.SeqNum <= first.SeqNum || len(next.Tasks) != 1 || next.Tasks[0].Arn != aws.ToString(good.TaskArn) {
+		t.Fatalf("payload after an unloadable task: %s/%d %v (first %s/%d)", next.MessageID, next.SeqNum, taskArns(next.Tasks), first.MessageID, first.SeqNum)
+	}
+	a.ack(next)
+	a.quiet(400 * time.Millisecond)
+}
+
+// A payload in flight while the owed set changes is replaced by one carrying what is
+// owed now; a late ack of the replaced message delivers nothing.
+func TestACSPayloadReplacedWhenOwedChanges(t *testing.T) {
+	e := newEnv(t, controlplane.Config{PayloadRetryInterval: 150 * time.Millisecond})
+	e.createCluster(t, "c")
+	inst := e.registerInstance(t, "c", 2048, 2000)
+	def := e.registerTaskDef(t, simpleDef("x", 1, 10, 0))
+	a := dialACS(t, e, "c", inst)
+
+	t1 := e.runTask(t, "c", def)
+	first := a.payload(5 * time.Second)
+	t2 := e.runTask(t, "c", def)
+	second := a.payloadOtherThan(first.MessageID, 5*time.Second)
+	want := []string{aws.ToString(t1.TaskArn) + "=RUNNING", aws.ToString(t2.TaskArn) + "=RUNNING"}
+	if second.MessageID == first.MessageID || second.SeqNum <= first.SeqNum || len(second.Tasks) != 2 ||
+		taskArns(second.Tasks)[0] != want[0] || taskArns(second.Tasks)[1] != want[1] {
+		t.Fatalf("replacement %s/%d %v, first %s/%d", second.MessageID, second.SeqNum, taskArns(second.Tasks), first.MessageID, first.SeqNum)
+	}
+
+	a.ack(first) // late: ignored, so the replacement is still in flight and re-sent as it is
+	again := a.payload(5 * time.Second)
+	if again.MessageID != second.MessageID || again.SeqNum != second.SeqNum {
+		t.Fatalf("after a late ack of the replaced payload: %s/%d, want a re-send of %s/%d", again.MessageID, again.SeqNum, second.MessageID, second.SeqNum)
+	}
+	a.ack(again)
+	a.quiet(400 * time.Millisecond)
+
+	// An owed set that has not changed gets the same message again.
+	if _, err := e.ecs.StopTask(ctx(t), &ecs.StopTaskInput{Cluster: aws.String("c"), Task: t1.TaskArn}); err != nil {
+		t.Fatal(err)
+	}
+	stop := a.payload(5 * time.Second)
+	if got := taskArns(stop.Tasks); len(got) != 1 || got[0] != aws.ToString(t1.TaskArn)+"=STOPPED" {
+		t.Fatalf("stop payload %v", got)
+	}
+	if again := a.payload(5 * time.Second); again.MessageID != stop.MessageID {
+		t.Fatalf("unchanged owed set: %s, want a re-send of %s", again.MessageID, stop.MessageID)
+	}
+	// Reported STOPPED meanwhile: the stop is no longer owed, nothing more is sent.
+	submit(t, e, "c", aws.ToString(t1.TaskArn), "STOPPED")
+	a.skipResends(stop.MessageID, 300*time.Millisecond)
+	a.quiet(500 * time.Millisecond)
+}
