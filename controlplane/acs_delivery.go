@@ -6,18 +6,27 @@ import (
 	"github.com/ecs-agent/ecs-agent/acs"
 )
 
-// run is the session's only writer. It delivers owed tasks one payload at a time and
-// sends heartbeats, until the socket fails or close is called.
+// manifestsRemembered is how many recent manifest messageIds a session keeps to recognise
+// their acks; the agent acks a manifest at once, so the last few are plenty.
+const manifestsRemembered = 4
+
+// run is the session's only writer. It delivers owed tasks one payload at a time, sends
+// a manifest on connect and every ManifestInterval and sends heartbeats, until the socket
+// fails or close is called.
 func (a *acsSession) run() {
 	go a.readLoop()
 	cfg := a.srv.cfg
 	heartbeat := time.NewTicker(cfg.HeartbeatInterval)
 	defer heartbeat.Stop()
+	manifest := time.NewTicker(cfg.ManifestInterval)
+	defer manifest.Stop()
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	defer retry.Stop()
 
-	if !a.sendOwed(retry) {
+	// Owed payload first, then the manifest: its timeline then exceeds that payload's
+	// seqNum, and it lists the tasks just sent.
+	if !a.sendOwed(retry) || !a.sendManifest() {
 		return
 	}
 	for {
@@ -31,6 +40,8 @@ func (a *acsSession) run() {
 			ok = a.acknowledged(id, retry)
 		case <-retry.C:
 			ok = a.retryPayload(retry)
+		case <-manifest.C:
+			ok = a.sendManifest()
 		case <-heartbeat.C:
 			ok = a.write(acs.TypeHeartbeatMessage, acs.HeartbeatMessage{Healthy: true, MessageID: newHex()})
 		}
@@ -73,8 +84,8 @@ func (a *acsSession) sendPayload(owed []acs.Task, retry *time.Timer) bool {
 }
 
 // acknowledged handles an AckRequest. Only the in-flight payload's messageId delivers
-// its tasks; any other (a replaced payload's late ack, a stale message of an earlier
-// session) changes nothing.
+// its tasks; a manifest's is expected and harmless; any other (a replaced payload's late
+// ack, a stale message of an earlier session) changes nothing.
 func (a *acsSession) acknowledged(id string, retry *time.Timer) bool {
 	switch {
 	case a.inflight != nil && id == a.inflight.MessageID:
@@ -85,6 +96,8 @@ func (a *acsSession) acknowledged(id string, retry *time.Timer) bool {
 		a.inflight = nil
 		retry.Stop()
 		return a.sendOwed(retry)
+	case a.isManifest(id):
+		a.log.Debug().Str("message_id", id).Msg("manifest acknowledged")
 	default:
 		a.log.Debug().Str("message_id", id).Msg("ignoring an ack of no message in flight (replaced or stale)")
 	}
@@ -128,4 +141,35 @@ func sameDesired(a, b []acs.Task) bool {
 		}
 	}
 	return true
+}
+
+// sendManifest sends the instance's task manifest (PROTOCOL.md §2.6).
+func (a *acsSession) sendManifest() bool {
+	tasks, timeline, err := a.srv.store.Manifest(a.instanceArn)
+	if err != nil {
+		a.log.Error().Err(err).Msg("recording a manifest")
+	}
+	m := acs.TaskManifestMessage{
+		ClusterArn:           a.clusterArn,
+		ContainerInstanceArn: a.instanceArn,
+		MessageID:            newHex(),
+		Tasks:                tasks,
+		GeneratedAt:          time.Now().UnixMilli(),
+		Timeline:             timeline,
+	}
+	a.manifests = append(a.manifests, m.MessageID)
+	if len(a.manifests) > manifestsRemembered {
+		a.manifests = a.manifests[1:]
+	}
+	a.log.Debug().Str("message_id", m.MessageID).Int64("timeline", timeline).Int("tasks", len(tasks)).Msg("sending task manifest")
+	return a.write(acs.TypeTaskManifestMessage, m)
+}
+
+func (a *acsSession) isManifest(id string) bool {
+	for _, m := range a.manifests {
+		if m == id {
+			return true
+		}
+	}
+	return false
 }

@@ -12,6 +12,15 @@ import (
 	"github.com/ecs-agent/ecs-agent/controlplane"
 )
 
+func (a *agentConn) manifest(within time.Duration) acs.TaskManifestMessage {
+	a.t.Helper()
+	var m acs.TaskManifestMessage
+	if err := json.Unmarshal(a.next(acs.TypeTaskManifestMessage, within), &m); err != nil {
+		a.t.Fatal(err)
+	}
+	return m
+}
+
 // payloadOtherThan waits for a payload whose messageId is not id, skipping re-sends of id.
 func (a *agentConn) payloadOtherThan(id string, within time.Duration) acs.PayloadMessage {
 	a.t.Helper()
@@ -123,4 +132,80 @@ func TestACSPayloadReplacedWhenOwedChanges(t *testing.T) {
 	submit(t, e, "c", aws.ToString(t1.TaskArn), "STOPPED")
 	a.skipResends(stop.MessageID, 300*time.Millisecond)
 	a.quiet(500 * time.Millisecond)
+}
+
+// Every connect gets a manifest after the owed payload, and the interval brings more;
+// timelines exceed every seqNum and timeline sent before, from one counter.
+func TestACSManifest(t *testing.T) {
+	e := newEnv(t, controlplane.Config{ManifestInterval: 200 * time.Millisecond})
+	clusterArn := e.createCluster(t, "c")
+	inst := e.registerInstance(t, "c", 2048, 2000)
+	def := e.registerTaskDef(t, simpleDef("x", 1, 10, 0))
+	keep := e.runTask(t, "c", def)
+	stopping := e.runTask(t, "c", def)
+	never := e.runTask(t, "c", def)
+	// Stopped before it was ever sent: STOPPED at once, in no manifest.
+	if _, err := e.ecs.StopTask(ctx(t), &ecs.StopTaskInput{Cluster: aws.String("c"), Task: never.TaskArn}); err != nil {
+		t.Fatal(err)
+	}
+
+	a := dialACS(t, e, "c", inst)
+	p := a.payload(5 * time.Second)
+	m := a.manifest(5 * time.Second)
+	if m.ClusterArn != clusterArn || m.ContainerInstanceArn != inst || m.MessageID == "" || m.GeneratedAt == 0 || m.Timeline <= p.SeqNum {
+		t.Fatalf("manifest header %+v after payload seqNum %d", m, p.SeqNum)
+	}
+	wantTasks := func(m acs.TaskManifestMessage, want ...string) {
+		t.Helper()
+		got := []string{}
+		for _, ti := range m.Tasks {
+			if ti.TaskClusterArn != clusterArn {
+				t.Errorf("task %s: taskClusterArn %q", ti.TaskArn, ti.TaskClusterArn)
+			}
+			got = append(got, ti.TaskArn+"="+ti.DesiredStatus)
+		}
+		if len(got) != len(want) || (len(got) > 0 && (got[0] != want[0] || got[len(got)-1] != want[len(want)-1])) {
+			t.Fatalf("manifest tasks %v, want %v", got, want)
+		}
+	}
+	wantTasks(m, aws.ToString(keep.TaskArn)+"=RUNNING", aws.ToString(stopping.TaskArn)+"=RUNNING")
+
+	// The manifest's ack is accepted but does not deliver the payload in flight.
+	a.send(acs.TypeAckRequest, acs.AckRequest{Cluster: m.ClusterArn, ContainerInstance: m.ContainerInstanceArn, MessageID: m.MessageID})
+	if again := a.payload(5 * time.Second); again.MessageID != p.MessageID {
+		t.Fatalf("after the manifest's ack: payload %s, want a re-send of %s", again.MessageID, p.MessageID)
+	}
+	a.ack(p)
+
+	if _, err := e.ecs.StopTask(ctx(t), &ecs.StopTaskInput{Cluster: aws.String("c"), Task: stopping.TaskArn}); err != nil {
+		t.Fatal(err)
+	}
+	stop := a.payload(5 * time.Second)
+	later := a.manifest(5 * time.Second)
+	if later.Timeline <= stop.SeqNum || later.Timeline <= m.Timeline || later.MessageID == m.MessageID {
+		t.Fatalf("later manifest %s timeline %d, stop seqNum %d, first timeline %d", later.MessageID, later.Timeline, stop.SeqNum, m.Timeline)
+	}
+	wantTasks(later, aws.ToString(keep.TaskArn)+"=RUNNING", aws.ToString(stopping.TaskArn)+"=STOPPED")
+	a.ack(stop)
+
+	// Reported STOPPED, a task leaves the manifest.
+	submit(t, e, "c", aws.ToString(stopping.TaskArn), "STOPPED")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if m := a.manifest(5 * time.Second); len(m.Tasks) == 1 {
+			wantTasks(m, aws.ToString(keep.TaskArn)+"=RUNNING")
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the stopped task stays in the manifest")
+		}
+	}
+
+	// A new connection gets a manifest at once, even with nothing owed, and the snapshot
+	// of the counter keeps its timeline above the earlier ones.
+	a.ws.Close()
+	b := dialACS(t, e, "c", inst)
+	if m2 := b.manifest(time.Second); m2.Timeline <= later.Timeline {
+		t.Fatalf("manifest on reconnect: timeline %d, earlier %d", m2.Timeline, later.Timeline)
+	}
 }

@@ -26,11 +26,12 @@ const (
 
 // acsSession is one open ACS socket. Lifecycle (the writer, run, is in acs_delivery.go):
 //
-//	upgrade ─▶ run: deliver owed tasks
+//	upgrade ─▶ run: deliver owed tasks, then a manifest
 //	              │
 //	              ├─ payload in flight ─▶ AckRequest with its messageId ─▶ next owed tasks
 //	              │      └─ every PayloadRetryInterval: owed set unchanged ─▶ re-send it
 //	              │                                      changed ─▶ replace it (new id, seqNum)
+//	              ├─ every ManifestInterval: TaskManifestMessage
 //	              └─ every HeartbeatInterval: HeartbeatMessage
 //	any read error or close() ends run.
 //
@@ -49,7 +50,8 @@ type acsSession struct {
 	closeOnce sync.Once
 
 	// Owned by run.
-	inflight *acs.PayloadMessage // the payload awaiting its ack, if any
+	inflight  *acs.PayloadMessage // the payload awaiting its ack, if any
+	manifests []string            // messageIds of the latest manifests, newest last
 }
 
 func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request) {

@@ -61,8 +61,29 @@ func (s *Store) placedLocked(instanceArn string, keep func(*Task) bool) []*Task 
 	return ts
 }
 
+// Manifest lists every task placed on the instance that is not known STOPPED, with the
+// desired status the agent should hold it at, and takes the instance's next sequence
+// number as the manifest's timeline. Payload seqNums and manifest timelines come from the
+// one counter, so each manifest's timeline exceeds everything sent before it, which the
+// agent requires (a manifest whose timeline does not is dropped without an ack).
+func (s *Store) Manifest(instanceArn string) ([]acs.TaskIdentifier, int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inst := s.instances[instanceArn]
+	if inst == nil {
+		return nil, 0, nil
+	}
+	ts := s.placedLocked(instanceArn, func(t *Task) bool { return t.LastStatus != StatusStopped })
+	out := make([]acs.TaskIdentifier, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, acs.TaskIdentifier{TaskArn: t.Arn, TaskClusterArn: t.ClusterArn, DesiredStatus: t.DesiredStatus})
+	}
+	inst.SeqNum++
+	return out, inst.SeqNum, s.saveLocked()
+}
+
 // MarkSent records that these tasks went out in a payload and returns the instance's
-// next payload sequence number.
+// next sequence number (shared with manifests, see Manifest).
 func (s *Store) MarkSent(instanceArn string, tasks []acs.Task) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
