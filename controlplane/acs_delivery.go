@@ -11,8 +11,8 @@ import (
 const manifestsRemembered = 4
 
 // run is the session's only writer. It delivers owed tasks one payload at a time, sends
-// a manifest on connect and every ManifestInterval and sends heartbeats, until the socket
-// fails or close is called.
+// a manifest on connect and every ManifestInterval, answers stop verifications and sends
+// heartbeats, until the socket fails or close is called.
 func (a *acsSession) run() {
 	go a.readLoop()
 	cfg := a.srv.cfg
@@ -40,6 +40,8 @@ func (a *acsSession) run() {
 			ok = a.acknowledged(id, retry)
 		case <-retry.C:
 			ok = a.retryPayload(retry)
+		case v := <-a.verifications:
+			ok = a.answerStopVerification(v)
 		case <-manifest.C:
 			ok = a.sendManifest()
 		case <-heartbeat.C:
@@ -172,4 +174,21 @@ func (a *acsSession) isManifest(id string) bool {
 		}
 	}
 	return false
+}
+
+// answerStopVerification tells the agent which of its stop candidates to stop: those the
+// control plane does not want running on this instance (state.Store.StopVerdicts).
+func (a *acsSession) answerStopVerification(v acs.TaskStopVerificationMessage) bool {
+	stop := a.srv.store.StopVerdicts(a.instanceArn, v.StopCandidates)
+	arns := make([]string, 0, len(stop))
+	for _, t := range stop {
+		arns = append(arns, t.TaskArn)
+	}
+	a.log.Info().Str("message_id", v.MessageID).Int("candidates", len(v.StopCandidates)).
+		Strs("stop_tasks", arns).Msg("stop verification: confirming the tasks to stop")
+	return a.write(acs.TypeTaskStopVerificationAck, acs.TaskStopVerificationAck{
+		MessageID:   v.MessageID,
+		GeneratedAt: time.Now().UnixMilli(),
+		StopTasks:   stop,
+	})
 }

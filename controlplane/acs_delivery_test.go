@@ -209,3 +209,50 @@ func TestACSManifest(t *testing.T) {
 		t.Fatalf("manifest on reconnect: timeline %d, earlier %d", m2.Timeline, later.Timeline)
 	}
 }
+
+// A stop verification is answered with the candidates the control plane does not want
+// running on the instance.
+func TestACSStopVerification(t *testing.T) {
+	e := newEnv(t, controlplane.Config{})
+	clusterArn := e.createCluster(t, "c")
+	inst := e.registerInstance(t, "c", 2048, 2000)
+	other := e.registerInstance(t, "c", 2048, 2000)
+	def := e.registerTaskDef(t, simpleDef("x", 1, 10, 0))
+	start := func(instance string) string {
+		t.Helper()
+		out, err := e.ecs.StartTask(ctx(t), &ecs.StartTaskInput{Cluster: aws.String("c"), TaskDefinition: aws.String(def), ContainerInstances: []string{instance}})
+		if err != nil || len(out.Tasks) != 1 {
+			t.Fatalf("StartTask: %v %+v", err, out)
+		}
+		return aws.ToString(out.Tasks[0].TaskArn)
+	}
+	wanted, stopped, elsewhere := start(inst), start(inst), start(other)
+	unknown := "arn:aws:ecs:us-west-2:123456789012:task/c/00000000000000000000000000000000"
+	a := dialACS(t, e, "c", inst)
+	a.ack(a.payload(5 * time.Second))
+	if _, err := e.ecs.StopTask(ctx(t), &ecs.StopTaskInput{Cluster: aws.String("c"), Task: aws.String(stopped)}); err != nil {
+		t.Fatal(err)
+	}
+
+	m := a.manifest(5 * time.Second)
+	candidates := []acs.TaskIdentifier{}
+	for _, arn := range []string{wanted, stopped, elsewhere, unknown} {
+		candidates = append(candidates, acs.TaskIdentifier{TaskArn: arn, TaskClusterArn: clusterArn, DesiredStatus: "STOPPED"})
+	}
+	a.send(acs.TypeTaskStopVerificationMsg, acs.TaskStopVerificationMessage{MessageID: m.MessageID, StopCandidates: candidates})
+	var ack acs.TaskStopVerificationAck
+	if err := json.Unmarshal(a.next(acs.TypeTaskStopVerificationAck, 5*time.Second), &ack); err != nil {
+		t.Fatal(err)
+	}
+	if ack.MessageID != m.MessageID || ack.GeneratedAt == 0 {
+		t.Fatalf("ack header %+v, want messageId %s", ack, m.MessageID)
+	}
+	got := map[string]string{}
+	for _, ti := range ack.StopTasks {
+		got[ti.TaskArn] = ti.DesiredStatus
+	}
+	want := map[string]string{stopped: "STOPPED", elsewhere: "STOPPED", unknown: "STOPPED"}
+	if len(got) != len(want) || got[stopped] != "STOPPED" || got[elsewhere] != "STOPPED" || got[unknown] != "STOPPED" {
+		t.Fatalf("stopTasks %v, want %v (not %s)", got, want, wanted)
+	}
+}

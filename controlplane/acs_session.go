@@ -32,11 +32,12 @@ const (
 //	              │      └─ every PayloadRetryInterval: owed set unchanged ─▶ re-send it
 //	              │                                      changed ─▶ replace it (new id, seqNum)
 //	              ├─ every ManifestInterval: TaskManifestMessage
+//	              ├─ TaskStopVerificationMessage ─▶ TaskStopVerificationAck
 //	              └─ every HeartbeatInterval: HeartbeatMessage
 //	any read error or close() ends run.
 //
-// Only run writes data frames (gorilla allows one writer); readLoop hands it the acks.
-// close may be called from any goroutine.
+// Only run writes data frames (gorilla allows one writer); readLoop hands it what the
+// agent sent over channels. close may be called from any goroutine.
 type acsSession struct {
 	srv         *Server
 	ws          *websocket.Conn
@@ -44,10 +45,11 @@ type acsSession struct {
 	clusterArn  string
 	log         zerolog.Logger
 
-	kick      chan struct{} // capacity 1: "owed tasks may have changed"
-	acks      chan string   // messageIds of AckRequests
-	done      chan struct{}
-	closeOnce sync.Once
+	kick          chan struct{}                        // capacity 1: "owed tasks may have changed"
+	acks          chan string                          // messageIds of AckRequests
+	verifications chan acs.TaskStopVerificationMessage // stop verifications to answer
+	done          chan struct{}
+	closeOnce     sync.Once
 
 	// Owned by run.
 	inflight  *acs.PayloadMessage // the payload awaiting its ack, if any
@@ -99,14 +101,15 @@ func (s *Server) serveACS(w http.ResponseWriter, r *http.Request, instanceArn st
 	}
 	ws.SetReadLimit(maxFrame)
 	a := &acsSession{
-		srv:         s,
-		ws:          ws,
-		instanceArn: instanceArn,
-		clusterArn:  inst.ClusterArn,
-		log:         s.log.With().Str("container_instance", instanceArn).Logger(),
-		kick:        make(chan struct{}, 1),
-		acks:        make(chan string, 16),
-		done:        make(chan struct{}),
+		srv:           s,
+		ws:            ws,
+		instanceArn:   instanceArn,
+		clusterArn:    inst.ClusterArn,
+		log:           s.log.With().Str("container_instance", instanceArn).Logger(),
+		kick:          make(chan struct{}, 1),
+		acks:          make(chan string, 16),
+		verifications: make(chan acs.TaskStopVerificationMessage, 4),
+		done:          make(chan struct{}),
 	}
 	s.mu.Lock()
 	if s.closed {
@@ -169,8 +172,8 @@ func (a *acsSession) write(typ string, msg any) bool {
 	return true
 }
 
-// readLoop runs on its own goroutine and hands acks to run; it blocks only on run
-// taking them.
+// readLoop runs on its own goroutine and hands acks and stop verifications to run; it
+// blocks only on run taking them.
 func (a *acsSession) readLoop() {
 	defer a.close()
 	for {
@@ -198,7 +201,18 @@ func (a *acsSession) readLoop() {
 			case <-a.done:
 				return
 			}
-		case acs.TypeHeartbeatAckRequest, acs.TypeIAMRoleCredentialsAck, acs.TypeNackRequest, acs.TypeTaskStopVerificationMsg:
+		case acs.TypeTaskStopVerificationMsg:
+			var v acs.TaskStopVerificationMessage
+			if err := json.Unmarshal(env.Message, &v); err != nil || v.MessageID == "" {
+				a.log.Warn().Str("type", env.Type).Msg("ignoring a stop verification without messageId")
+				continue
+			}
+			select {
+			case a.verifications <- v:
+			case <-a.done:
+				return
+			}
+		case acs.TypeHeartbeatAckRequest, acs.TypeIAMRoleCredentialsAck, acs.TypeNackRequest:
 			a.log.Debug().Str("type", env.Type).Msg("ACS message")
 		default:
 			a.log.Debug().Str("type", env.Type).Msg("ignoring unknown ACS message")

@@ -82,6 +82,28 @@ func (s *Store) Manifest(instanceArn string) ([]acs.TaskIdentifier, int64, error
 	return out, inst.SeqNum, s.saveLocked()
 }
 
+// StopVerdicts answers an agent's stop verification: of the candidates, those the
+// control plane does not want running on the instance — a task it does not know, one
+// placed on another instance, or one whose desired status is STOPPED. A candidate wanted
+// RUNNING on this instance is left out, so the agent keeps it.
+func (s *Store) StopVerdicts(instanceArn string, candidates []acs.TaskIdentifier) []acs.TaskIdentifier {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []acs.TaskIdentifier{}
+	for _, c := range candidates {
+		t := s.tasks[c.TaskArn]
+		if t != nil && t.InstanceArn == instanceArn && t.DesiredStatus != StatusStopped {
+			continue
+		}
+		cluster := c.TaskClusterArn
+		if t != nil {
+			cluster = t.ClusterArn
+		}
+		out = append(out, acs.TaskIdentifier{TaskArn: c.TaskArn, TaskClusterArn: cluster, DesiredStatus: StatusStopped})
+	}
+	return out
+}
+
 // MarkSent records that these tasks went out in a payload and returns the instance's
 // next sequence number (shared with manifests, see Manifest).
 func (s *Store) MarkSent(instanceArn string, tasks []acs.Task) (int64, error) {
