@@ -39,6 +39,8 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			conns := s.ConnectedInstances()
 			sort.Strings(conns)
 			reply(http.StatusOK, map[string]any{"containerInstanceArns": conns})
+		case "/admin/reports":
+			s.serveReports(r, reply)
 		default:
 			http.NotFound(w, r)
 		}
@@ -101,4 +103,20 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reply(http.StatusOK, s.faults.Snapshot())
+}
+
+// serveReports answers GET /admin/reports: the state changes received for one task
+// (?task=<ARN>) or, without the parameter, for every task that has any.
+func (s *Server) serveReports(r *http.Request, reply func(int, any)) {
+	arn := r.URL.Query().Get("task")
+	if arn == "" {
+		reply(http.StatusOK, map[string]any{"reports": s.store.AllReceived()})
+		return
+	}
+	list, ok := s.store.ReceivedFor(arn)
+	if !ok {
+		reply(http.StatusNotFound, map[string]string{"error": "no task " + arn})
+		return
+	}
+	reply(http.StatusOK, map[string]any{"taskArn": arn, "reports": list})
 }
