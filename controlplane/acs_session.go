@@ -24,14 +24,20 @@ const (
 	closeInactive = websocket.ClosePolicyViolation
 )
 
-// acsSession is one open ACS socket. Lifecycle:
+// acsSession is one open ACS socket. Lifecycle (the writer, run, is in acs_delivery.go):
 //
-//	upgrade ─▶ run: deliver owed tasks ─▶ wait for ack (re-send every PayloadRetryInterval)
-//	              ▲                              │ AckRequest with the payload's messageId
-//	              └──── next owed tasks ◀────────┘
-//	heartbeat every HeartbeatInterval; any read error or close() ends run.
+//	upgrade ─▶ run: deliver owed tasks, then a manifest
+//	              │
+//	              ├─ payload in flight ─▶ AckRequest with its messageId ─▶ next owed tasks
+//	              │      └─ every PayloadRetryInterval: owed set unchanged ─▶ re-send it
+//	              │                                      changed ─▶ replace it (new id, seqNum)
+//	              ├─ every ManifestInterval: TaskManifestMessage
+//	              ├─ TaskStopVerificationMessage ─▶ TaskStopVerificationAck
+//	              └─ every HeartbeatInterval: HeartbeatMessage
+//	any read error or close() ends run.
 //
-// Only run writes data frames; close may be called from any goroutine.
+// Only run writes data frames (gorilla allows one writer); readLoop hands it what the
+// agent sent over channels. close may be called from any goroutine.
 type acsSession struct {
 	srv         *Server
 	ws          *websocket.Conn
@@ -39,10 +45,15 @@ type acsSession struct {
 	clusterArn  string
 	log         zerolog.Logger
 
-	kick      chan struct{} // capacity 1: "owed tasks may have changed"
-	acks      chan string   // messageIds of AckRequests
-	done      chan struct{}
-	closeOnce sync.Once
+	kick          chan struct{}                        // capacity 1: "owed tasks may have changed"
+	acks          chan string                          // messageIds of AckRequests
+	verifications chan acs.TaskStopVerificationMessage // stop verifications to answer
+	done          chan struct{}
+	closeOnce     sync.Once
+
+	// Owned by run.
+	inflight  *acs.PayloadMessage // the payload awaiting its ack, if any
+	manifests []string            // messageIds of the latest manifests, newest last
 }
 
 func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request) {
@@ -90,14 +101,15 @@ func (s *Server) serveACS(w http.ResponseWriter, r *http.Request, instanceArn st
 	}
 	ws.SetReadLimit(maxFrame)
 	a := &acsSession{
-		srv:         s,
-		ws:          ws,
-		instanceArn: instanceArn,
-		clusterArn:  inst.ClusterArn,
-		log:         s.log.With().Str("container_instance", instanceArn).Logger(),
-		kick:        make(chan struct{}, 1),
-		acks:        make(chan string, 16),
-		done:        make(chan struct{}),
+		srv:           s,
+		ws:            ws,
+		instanceArn:   instanceArn,
+		clusterArn:    inst.ClusterArn,
+		log:           s.log.With().Str("container_instance", instanceArn).Logger(),
+		kick:          make(chan struct{}, 1),
+		acks:          make(chan string, 16),
+		verifications: make(chan acs.TaskStopVerificationMessage, 4),
+		done:          make(chan struct{}),
 	}
 	s.mu.Lock()
 	if s.closed {
@@ -145,74 +157,6 @@ func (a *acsSession) closeWith(code int, reason string) {
 	a.close()
 }
 
-func (a *acsSession) run() {
-	go a.readLoop()
-	heartbeat := time.NewTicker(a.srv.cfg.HeartbeatInterval)
-	defer heartbeat.Stop()
-	retry := time.NewTimer(time.Hour)
-	retry.Stop()
-	defer retry.Stop()
-
-	var inflight *acs.PayloadMessage
-	sendOwed := func() bool {
-		if inflight != nil {
-			return true
-		}
-		owed := a.srv.store.Owed(a.instanceArn)
-		if len(owed) == 0 {
-			return true
-		}
-		seq, err := a.srv.store.MarkSent(a.instanceArn, owed)
-		if err != nil {
-			a.log.Error().Err(err).Msg("recording a payload")
-		}
-		inflight = &acs.PayloadMessage{
-			ClusterArn:           a.clusterArn,
-			ContainerInstanceArn: a.instanceArn,
-			MessageID:            newHex(),
-			Tasks:                owed,
-			SeqNum:               seq,
-			GeneratedAt:          time.Now().UnixMilli(),
-		}
-		retry.Reset(a.srv.cfg.PayloadRetryInterval)
-		return a.write(acs.TypePayloadMessage, inflight)
-	}
-	if !sendOwed() {
-		return
-	}
-	for {
-		ok := true
-		select {
-		case <-a.done:
-			return
-		case <-a.kick:
-			ok = sendOwed()
-		case id := <-a.acks:
-			if inflight == nil || id != inflight.MessageID {
-				continue
-			}
-			if err := a.srv.store.MarkDelivered(inflight.Tasks); err != nil {
-				a.log.Error().Err(err).Msg("recording an ack")
-			}
-			a.log.Debug().Str("message_id", id).Int("tasks", len(inflight.Tasks)).Msg("payload acknowledged")
-			inflight = nil
-			retry.Stop()
-			ok = sendOwed()
-		case <-retry.C:
-			if inflight != nil {
-				a.log.Debug().Str("message_id", inflight.MessageID).Msg("re-sending unacknowledged payload")
-				retry.Reset(a.srv.cfg.PayloadRetryInterval)
-				ok = a.write(acs.TypePayloadMessage, inflight)
-			}
-		case <-heartbeat.C:
-			ok = a.write(acs.TypeHeartbeatMessage, acs.HeartbeatMessage{Healthy: true, MessageID: newHex()})
-		}
-		if !ok {
-			return
-		}
-	}
-}
-
 func (a *acsSession) write(typ string, msg any) bool {
 	frame, err := acs.Encode(typ, msg)
 	if err != nil {
@@ -228,7 +172,8 @@ func (a *acsSession) write(typ string, msg any) bool {
 	return true
 }
 
-// readLoop runs on its own goroutine and hands acks to run.
+// readLoop runs on its own goroutine and hands acks and stop verifications to run; it
+// blocks only on run taking them.
 func (a *acsSession) readLoop() {
 	defer a.close()
 	for {
@@ -256,7 +201,18 @@ func (a *acsSession) readLoop() {
 			case <-a.done:
 				return
 			}
-		case acs.TypeHeartbeatAckRequest, acs.TypeIAMRoleCredentialsAck, acs.TypeNackRequest, acs.TypeTaskStopVerificationMsg:
+		case acs.TypeTaskStopVerificationMsg:
+			var v acs.TaskStopVerificationMessage
+			if err := json.Unmarshal(env.Message, &v); err != nil || v.MessageID == "" {
+				a.log.Warn().Str("type", env.Type).Msg("ignoring a stop verification without messageId")
+				continue
+			}
+			select {
+			case a.verifications <- v:
+			case <-a.done:
+				return
+			}
+		case acs.TypeHeartbeatAckRequest, acs.TypeIAMRoleCredentialsAck, acs.TypeNackRequest:
 			a.log.Debug().Str("type", env.Type).Msg("ACS message")
 		default:
 			a.log.Debug().Str("type", env.Type).Msg("ignoring unknown ACS message")

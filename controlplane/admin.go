@@ -17,8 +17,13 @@ func (s *Server) FailNext(op string, count int, code string, status int) {
 	s.faults.Fail(fault.Failure{Operation: op, Count: count, Code: code, Status: status})
 }
 
-// DelayOperation holds every answer of op ("*" for any) for d; 0 clears it.
-func (s *Server) DelayOperation(op string, d time.Duration) { s.faults.Delay(op, d) }
+// DelayOperation holds every call of op ("*" for any) for d; 0 clears it. With
+// fault.PhaseBefore ("" too) the call waits before it is processed and is dropped if the
+// client goes away; with fault.PhaseAfter it is processed first and its answer waits, so
+// a client that gives up has had its change applied. Another phase gives fault.ErrPhase.
+func (s *Server) DelayOperation(op string, d time.Duration, phase fault.Phase) error {
+	return s.faults.DelayAt(op, d, phase)
+}
 
 // WithholdAcks makes ACS sessions ignore AckRequests while on.
 func (s *Server) WithholdAcks(on bool) { s.faults.WithholdAcks(on) }
@@ -39,6 +44,8 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			conns := s.ConnectedInstances()
 			sort.Strings(conns)
 			reply(http.StatusOK, map[string]any{"containerInstanceArns": conns})
+		case "/admin/reports":
+			s.serveReports(r, reply)
 		default:
 			http.NotFound(w, r)
 		}
@@ -65,6 +72,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			Operation   string `json:"operation"`
 			DelayMillis int64  `json:"delayMillis"`
+			Phase       string `json:"phase"`
 		}
 		if err := dec.Decode(&in); err != nil {
 			bad(err)
@@ -74,7 +82,10 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			reply(http.StatusBadRequest, map[string]string{"error": "operation is required"})
 			return
 		}
-		s.faults.Delay(in.Operation, time.Duration(in.DelayMillis)*time.Millisecond)
+		if err := s.faults.DelayAt(in.Operation, time.Duration(in.DelayMillis)*time.Millisecond, fault.Phase(in.Phase)); err != nil {
+			bad(err)
+			return
+		}
 	case "/admin/faults/withhold-acks":
 		var in struct {
 			Withhold bool `json:"withhold"`
@@ -101,4 +112,20 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reply(http.StatusOK, s.faults.Snapshot())
+}
+
+// serveReports answers GET /admin/reports: the state changes received for one task
+// (?task=<ARN>) or, without the parameter, for every task that has any.
+func (s *Server) serveReports(r *http.Request, reply func(int, any)) {
+	arn := r.URL.Query().Get("task")
+	if arn == "" {
+		reply(http.StatusOK, map[string]any{"reports": s.store.AllReceived()})
+		return
+	}
+	list, ok := s.store.ReceivedFor(arn)
+	if !ok {
+		reply(http.StatusNotFound, map[string]string{"error": "no task " + arn})
+		return
+	}
+	reply(http.StatusOK, map[string]any{"taskArn": arn, "reports": list})
 }

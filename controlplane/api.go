@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ecs-agent/ecs-agent/controlplane/awserr"
+	"github.com/ecs-agent/ecs-agent/controlplane/fault"
 )
 
 // targetPrefix precedes the operation name in X-Amz-Target.
@@ -75,22 +76,24 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	delay, injected := s.faults.Check(opName)
-	if delay > 0 {
-		select {
-		case <-time.After(delay):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	if injected != nil {
-		log.Debug().Err(injected).Msg("injected fault")
-		s.writeError(w, opName, injected)
+	if delay.Phase == fault.PhaseBefore && !hold(r, delay.Duration) {
+		log.Debug().Msg("client gone during an injected delay: call dropped unprocessed")
 		return
 	}
-	if len(body) == 0 {
-		body = []byte("{}")
+	var out any
+	err = injected
+	if injected != nil {
+		log.Debug().Err(injected).Msg("injected fault")
+	} else {
+		if len(body) == 0 {
+			body = []byte("{}")
+		}
+		out, err = op(s, r, body)
 	}
-	out, err := op(s, r, body)
+	if delay.Phase == fault.PhaseAfter && !hold(r, delay.Duration) {
+		log.Debug().Err(err).Msg("client gone during an injected delay after the call was processed")
+		return
+	}
 	if err != nil {
 		log.Debug().Err(err).Msg("request failed")
 		s.writeError(w, opName, err)
@@ -105,6 +108,21 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-RequestId", newRequestID())
 	_, _ = w.Write(raw)
+}
+
+// hold waits d (no time for 0) and reports whether the client is still there.
+func hold(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
 }
 
 // writeError answers with the AWS JSON error shape.

@@ -2,8 +2,12 @@ package controlplane_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/ecs-agent/ecs-agent/controlplane"
+	"github.com/ecs-agent/ecs-agent/controlplane/fault"
 )
 
 func TestFailNext(t *testing.T) {
@@ -49,7 +54,7 @@ func TestFailNext(t *testing.T) {
 
 func TestDelayOperation(t *testing.T) {
 	e := newEnv(t, controlplane.Config{})
-	e.srv.DelayOperation("ListClusters", 300*time.Millisecond)
+	e.srv.DelayOperation("ListClusters", 300*time.Millisecond, "")
 	start := time.Now()
 	if _, err := e.ecs.ListClusters(ctx(t), &ecs.ListClustersInput{}); err != nil {
 		t.Fatal(err)
@@ -57,7 +62,7 @@ func TestDelayOperation(t *testing.T) {
 	if d := time.Since(start); d < 300*time.Millisecond {
 		t.Fatalf("answered after %s", d)
 	}
-	e.srv.DelayOperation("ListClusters", 0)
+	e.srv.DelayOperation("ListClusters", 0, "")
 	start = time.Now()
 	if _, err := e.ecs.ListClusters(ctx(t), &ecs.ListClustersInput{}); err != nil {
 		t.Fatal(err)
@@ -65,6 +70,70 @@ func TestDelayOperation(t *testing.T) {
 	if d := time.Since(start); d >= 300*time.Millisecond {
 		t.Fatalf("still delayed: %s", d)
 	}
+}
+
+// A delay "before" drops the call of a client that gives up; "after" applies it and holds
+// only the answer. Both ways of setting it, in-process and admin API, are checked.
+func TestDelayPhase(t *testing.T) {
+	const delay = 400 * time.Millisecond
+	tests := []struct {
+		phase   fault.Phase
+		admin   bool
+		applied bool // whether the abandoned CreateCluster took effect
+	}{
+		{fault.PhaseBefore, false, false},
+		{fault.PhaseBefore, true, false},
+		{"", true, false},
+		{fault.PhaseAfter, false, true},
+		{fault.PhaseAfter, true, true},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%q admin=%v", tc.phase, tc.admin), func(t *testing.T) {
+			t.Parallel() // each case has its own server; most of the time is waiting
+			e := newEnv(t, controlplane.Config{})
+			if tc.admin {
+				raw, _ := json.Marshal(map[string]any{"operation": "CreateCluster", "delayMillis": delay.Milliseconds(), "phase": tc.phase})
+				resp, err := http.Post(e.ts.URL+"/admin/faults/delay", "application/json", bytes.NewReader(raw))
+				if err != nil || resp.StatusCode != http.StatusOK {
+					t.Fatalf("POST delay: %v %v", err, resp)
+				}
+				resp.Body.Close()
+			} else if err := e.srv.DelayOperation("CreateCluster", delay, tc.phase); err != nil {
+				t.Fatal(err)
+			}
+			// A client that waits gets its answer after the delay, whatever the phase.
+			start := time.Now()
+			if _, err := e.ecs.CreateCluster(ctx(t), &ecs.CreateClusterInput{ClusterName: aws.String("patient")}); err != nil || time.Since(start) < delay {
+				t.Fatalf("patient client: %v after %s", err, time.Since(start))
+			}
+			// One that gives up first.
+			short, cancel := context.WithTimeout(ctx(t), 100*time.Millisecond)
+			defer cancel()
+			if _, err := e.ecs.CreateCluster(short, &ecs.CreateClusterInput{ClusterName: aws.String("impatient")}); err == nil {
+				t.Fatal("the impatient client got an answer within its timeout")
+			}
+			time.Sleep(delay + 200*time.Millisecond) // past the point where a held call would go on
+			if err := e.srv.DelayOperation("CreateCluster", 0, ""); err != nil {
+				t.Fatal(err)
+			}
+			out, err := e.ecs.DescribeClusters(ctx(t), &ecs.DescribeClustersInput{Clusters: []string{"impatient"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if applied := len(out.Clusters) == 1 && aws.ToString(out.Clusters[0].Status) == "ACTIVE"; applied != tc.applied {
+				t.Fatalf("abandoned CreateCluster applied = %v, want %v", applied, tc.applied)
+			}
+		})
+	}
+	e := newEnv(t, controlplane.Config{})
+	if err := e.srv.DelayOperation("CreateCluster", delay, "during"); !errors.Is(err, fault.ErrPhase) {
+		t.Fatalf("unknown phase: %v", err)
+	}
+	resp, err := http.Post(e.ts.URL+"/admin/faults/delay", "application/json", strings.NewReader(`{"operation":"*","delayMillis":1,"phase":"during"}`))
+	if err != nil || resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("POST an unknown phase: %v %v", err, resp)
+	}
+	resp.Body.Close()
 }
 
 func TestWithholdAcks(t *testing.T) {

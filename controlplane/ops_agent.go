@@ -66,6 +66,7 @@ func (s *Server) submitTaskStateChange(_ *http.Request, body []byte) (any, error
 		return nil, awserr.InvalidParameter("task can not be blank.")
 	}
 	rep := state.TaskReport{
+		Operation:          state.OpSubmitTaskStateChange,
 		Cluster:            in.Cluster,
 		Task:               in.Task,
 		Status:             in.Status,
@@ -101,6 +102,7 @@ func (s *Server) submitContainerStateChange(_ *http.Request, body []byte) (any, 
 		return nil, awserr.Client("Invalid container status %q: must be RUNNING or STOPPED.", in.Status)
 	}
 	_, err := s.store.ReportTaskState(state.TaskReport{
+		Operation:  state.OpSubmitContainerStateChange,
 		Cluster:    in.Cluster,
 		Task:       in.Task,
 		Containers: []state.ContainerReport{in.containerChangeIn.report()},

@@ -28,6 +28,7 @@ const (
 	DefaultAccount              = "123456789012"
 	DefaultHeartbeatInterval    = 20 * time.Second
 	DefaultPayloadRetryInterval = 5 * time.Second
+	DefaultManifestInterval     = 60 * time.Second
 )
 
 // Config configures a Server. Zero values take the defaults above.
@@ -43,6 +44,9 @@ type Config struct {
 	// PayloadRetryInterval is how long an unacknowledged payload waits before it is
 	// sent again.
 	PayloadRetryInterval time.Duration
+	// ManifestInterval is how often each ACS socket gets a TaskManifestMessage, besides
+	// the one sent on every connect.
+	ManifestInterval time.Duration
 	// SnapshotPath names the state file; "" keeps state in memory only.
 	SnapshotPath string
 	Logger       zerolog.Logger
@@ -81,6 +85,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.PayloadRetryInterval <= 0 {
 		cfg.PayloadRetryInterval = DefaultPayloadRetryInterval
+	}
+	if cfg.ManifestInterval <= 0 {
+		cfg.ManifestInterval = DefaultManifestInterval
 	}
 	store, err := state.New(state.Options{Region: cfg.Region, Account: cfg.Account, SnapshotPath: cfg.SnapshotPath})
 	if err != nil {

@@ -2,10 +2,12 @@ package controlplane_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -99,6 +101,29 @@ func TestRegisterTaskDefinitionInvalid(t *testing.T) {
 			_, err := e.ecs.RegisterTaskDefinition(ctx(t), tc.in)
 			if apiCode(err) != "ClientException" {
 				t.Fatalf("error = %v", err)
+			}
+		})
+	}
+}
+
+// Members the translation reads are checked at registration, so a definition the agent
+// could not load never reaches it (an empty device permission used to pass and then
+// panic in the translation, which ended every ACS session of the instance).
+func TestRegisterTaskDefinitionRefusesUntranslatable(t *testing.T) {
+	e := newEnv(t, controlplane.Config{AllowUnsigned: true})
+	tests := []struct {
+		name, container, want string
+	}{
+		{"empty device permission", `"linuxParameters":{"devices":[{"hostPath":"/dev/fuse","permissions":[""]}]}`, `linuxParameters.devices[0].permissions[0] \"\"`},
+		{"ulimit name", `"ulimits":[{"name":"files","softLimit":1,"hardLimit":1}]`, `ulimits[0].name \"files\"`},
+		{"log driver", `"logConfiguration":{"logDriver":"syslog-ng"}`, `logConfiguration.logDriver \"syslog-ng\"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			body := `{"family":"f","containerDefinitions":[{"name":"a","image":"i","memory":10,` + tc.container + `}]}`
+			status, out := rawCall(t, e, "RegisterTaskDefinition", []byte(body))
+			if status != http.StatusBadRequest || !strings.Contains(out, `"__type":"ClientException"`) || !strings.Contains(out, tc.want) {
+				t.Fatalf("%d %s, want a ClientException naming %s", status, out, tc.want)
 			}
 		})
 	}

@@ -8,7 +8,9 @@ import (
 )
 
 // Owed returns, oldest first, the ACS form of every task on the instance whose desired
-// status the agent has not acknowledged yet.
+// status the agent has not acknowledged yet. A task the agent has reported STOPPED is
+// owed nothing, whatever was acknowledged: the agent already holds it stopped (perhaps
+// because it could not load it, in which case it withheld the ack of the payload).
 func (s *Store) Owed(instanceArn string) []acs.Task {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -16,17 +18,8 @@ func (s *Store) Owed(instanceArn string) []acs.Task {
 	if inst == nil || inst.Status == StatusInactive {
 		return nil
 	}
-	var ts []*Task
-	for _, t := range s.tasks {
-		if t.InstanceArn == instanceArn && t.DesiredStatus != t.Delivered {
-			ts = append(ts, t)
-		}
-	}
-	sort.Slice(ts, func(i, j int) bool {
-		if !ts[i].CreatedAt.Equal(ts[j].CreatedAt) {
-			return ts[i].CreatedAt.Before(ts[j].CreatedAt)
-		}
-		return ts[i].Arn < ts[j].Arn
+	ts := s.placedLocked(instanceArn, func(t *Task) bool {
+		return t.DesiredStatus != t.Delivered && t.LastStatus != StatusStopped
 	})
 	out := make([]acs.Task, 0, len(ts))
 	for _, t := range ts {
@@ -50,8 +43,69 @@ func (s *Store) Owed(instanceArn string) []acs.Task {
 	return out
 }
 
+// placedLocked returns the tasks placed on the instance that keep says to keep, oldest
+// first.
+func (s *Store) placedLocked(instanceArn string, keep func(*Task) bool) []*Task {
+	var ts []*Task
+	for _, t := range s.tasks {
+		if t.InstanceArn == instanceArn && keep(t) {
+			ts = append(ts, t)
+		}
+	}
+	sort.Slice(ts, func(i, j int) bool {
+		if !ts[i].CreatedAt.Equal(ts[j].CreatedAt) {
+			return ts[i].CreatedAt.Before(ts[j].CreatedAt)
+		}
+		return ts[i].Arn < ts[j].Arn
+	})
+	return ts
+}
+
+// Manifest lists every task placed on the instance that is not known STOPPED, with the
+// desired status the agent should hold it at, and takes the instance's next sequence
+// number as the manifest's timeline. Payload seqNums and manifest timelines come from the
+// one counter, so each manifest's timeline exceeds everything sent before it, which the
+// agent requires (a manifest whose timeline does not is dropped without an ack).
+func (s *Store) Manifest(instanceArn string) ([]acs.TaskIdentifier, int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inst := s.instances[instanceArn]
+	if inst == nil {
+		return nil, 0, nil
+	}
+	ts := s.placedLocked(instanceArn, func(t *Task) bool { return t.LastStatus != StatusStopped })
+	out := make([]acs.TaskIdentifier, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, acs.TaskIdentifier{TaskArn: t.Arn, TaskClusterArn: t.ClusterArn, DesiredStatus: t.DesiredStatus})
+	}
+	inst.SeqNum++
+	return out, inst.SeqNum, s.saveLocked()
+}
+
+// StopVerdicts answers an agent's stop verification: of the candidates, those the
+// control plane does not want running on the instance — a task it does not know, one
+// placed on another instance, or one whose desired status is STOPPED. A candidate wanted
+// RUNNING on this instance is left out, so the agent keeps it.
+func (s *Store) StopVerdicts(instanceArn string, candidates []acs.TaskIdentifier) []acs.TaskIdentifier {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []acs.TaskIdentifier{}
+	for _, c := range candidates {
+		t := s.tasks[c.TaskArn]
+		if t != nil && t.InstanceArn == instanceArn && t.DesiredStatus != StatusStopped {
+			continue
+		}
+		cluster := c.TaskClusterArn
+		if t != nil {
+			cluster = t.ClusterArn
+		}
+		out = append(out, acs.TaskIdentifier{TaskArn: c.TaskArn, TaskClusterArn: cluster, DesiredStatus: StatusStopped})
+	}
+	return out
+}
+
 // MarkSent records that these tasks went out in a payload and returns the instance's
-// next payload sequence number.
+// next sequence number (shared with manifests, see Manifest).
 func (s *Store) MarkSent(instanceArn string, tasks []acs.Task) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -66,7 +66,8 @@ type Instance struct {
 	AgentConnected bool            `json:"agentConnected"`
 	VersionInfo    json.RawMessage `json:"versionInfo,omitempty"`
 	Tags           []Tag           `json:"tags,omitempty"`
-	// SeqNum is the last payload sequence number sent to this instance.
+	// SeqNum is the last sequence number sent to this instance: payload seqNums and
+	// manifest timelines share it, so they are ordered by one sequence.
 	SeqNum int64 `json:"seqNum"`
 }
 

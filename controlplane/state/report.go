@@ -20,6 +20,9 @@ type ContainerReport struct {
 // TaskReport is a SubmitTaskStateChange (or, with no Status, the task part of a
 // SubmitContainerStateChange).
 type TaskReport struct {
+	// Operation names the call for the record of received reports: OpSubmitTaskStateChange
+	// (the default) or OpSubmitContainerStateChange.
+	Operation          string
 	Cluster            string
 	Task               string
 	Status             string // "", PENDING, RUNNING or STOPPED
@@ -50,14 +53,17 @@ func (s *Store) ReportTaskState(r TaskReport) (Task, error) {
 	if t == nil {
 		return Task{}, awserr.InvalidParameter("The referenced task was not found.")
 	}
+	for _, cr := range r.Containers {
+		if containerOf(t, cr.Name) == nil {
+			return Task{}, awserr.InvalidParameter("The referenced container %q is not part of task %s.", cr.Name, t.Arn)
+		}
+	}
+	s.recordLocked(t.Arn, r)
 	now := s.now()
 	changed := false
 	essentialStopped := false
 	for _, cr := range r.Containers {
 		ct := containerOf(t, cr.Name)
-		if ct == nil {
-			return Task{}, awserr.InvalidParameter("The referenced container %q is not part of task %s.", cr.Name, t.Arn)
-		}
 		changed = applyContainer(ct, cr) || changed
 		if ct.Essential && ct.LastStatus == StatusStopped {
 			essentialStopped = true

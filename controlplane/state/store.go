@@ -34,6 +34,7 @@ type Store struct {
 	instances map[string]*Instance       // by ARN
 	taskDefs  map[string]*TaskDefinition // by ARN
 	tasks     map[string]*Task           // by ARN
+	received  map[string][]Received      // by task ARN; memory only (see Received)
 }
 
 // snapshot is the file format.
@@ -55,6 +56,7 @@ func New(opts Options) (*Store, error) {
 		instances: map[string]*Instance{},
 		taskDefs:  map[string]*TaskDefinition{},
 		tasks:     map[string]*Task{},
+		received:  map[string][]Received{},
 	}
 	if opts.SnapshotPath == "" {
 		return s, nil

@@ -2,6 +2,7 @@ package taskdef
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"time"
 
@@ -19,7 +20,10 @@ type Placement struct {
 	ContainerArns map[string]string // container name → container ARN
 }
 
-// ToACS builds the ACS Task the agent receives for one task of d.
+// ToACS builds the ACS Task the agent receives for one task of d. It is total: whatever d
+// holds, even members Validate would refuse (a definition from an older snapshot skipped
+// today's checks), it neither panics nor produces a dockerConfig string that is not JSON,
+// since a panic here would end the session that delivers every task of the instance.
 func ToACS(d Definition, p Placement) acs.Task {
 	t := acs.Task{
 		Arn:            p.TaskArn,
@@ -270,13 +274,7 @@ func dockerConfigOf(c ContainerDefinition, reservation *int64) acs.DockerConfig 
 			host.ShmSize = *lp.SharedMemorySize * 1024 * 1024
 		}
 		for _, d := range lp.Devices {
-			perms := "rwm"
-			if len(d.Permissions) > 0 {
-				perms = ""
-				for _, p := range d.Permissions {
-					perms += p[:1]
-				}
-			}
+			perms := cgroupPermissions(d.Permissions)
 			cp := d.ContainerPath
 			if cp == "" {
 				cp = d.HostPath
@@ -301,6 +299,23 @@ func dockerConfigOf(c ContainerDefinition, reservation *int64) acs.DockerConfig 
 	return acs.DockerConfig{Config: &c1, HostConfig: &h1, Version: &v1}
 }
 
+// cgroupPermissions turns DeviceCgroupPermissions into Docker's "rwm" form. It is total:
+// Validate refuses anything but read, write and mknod, but a definition from an older
+// snapshot skipped that, and a value outside the set is dropped rather than trusted. No
+// permission at all is Docker's default, all three.
+func cgroupPermissions(perms []string) string {
+	out := ""
+	for _, p := range []struct{ name, letter string }{{"read", "r"}, {"write", "w"}, {"mknod", "m"}} {
+		if slices.Contains(perms, p.name) {
+			out += p.letter
+		}
+	}
+	if out == "" {
+		return "rwm"
+	}
+	return out
+}
+
 func linuxParametersToACS(lp *LinuxParameters) *acs.LinuxParameters {
 	if lp == nil {
 		return nil
@@ -310,7 +325,13 @@ func linuxParametersToACS(lp *LinuxParameters) *acs.LinuxParameters {
 		out.Capabilities = &acs.KernelCapabilities{Add: lp.Capabilities.Add, Drop: lp.Capabilities.Drop}
 	}
 	for _, d := range lp.Devices {
-		out.Devices = append(out.Devices, acs.Device(d))
+		dev := acs.Device{HostPath: d.HostPath, ContainerPath: d.ContainerPath}
+		for _, p := range d.Permissions {
+			if deviceCgroupPermissions.has(p) {
+				dev.Permissions = append(dev.Permissions, p)
+			}
+		}
+		out.Devices = append(out.Devices, dev)
 	}
 	return out
 }

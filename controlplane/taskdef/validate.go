@@ -1,6 +1,8 @@
 package taskdef
 
 import (
+	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -8,21 +10,42 @@ import (
 	"github.com/ecs-agent/ecs-agent/controlplane/awserr"
 )
 
-var familyPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+// namePattern is what the model allows for families, container and volume names and link
+// aliases: up to 255 letters, numbers, underscores and hyphens. The agent builds Docker
+// names from them and splits links at ":", so nothing else may pass.
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+
+// maxInteger is the largest value of the model's Integer: the SDKs hold these members in
+// 32 bits, and the translation multiplies some of them (MiB to bytes, seconds to
+// nanoseconds), which must not overflow.
+const maxInteger = math.MaxInt32
 
 // Validate checks a definition the way RegisterTaskDefinition does and returns a
-// ClientException naming the first problem.
+// ClientException naming the first problem: the member (with its index) and the value.
+//
+// Every member the translation (ToACS, RequirementsOf) or the agent interprets is checked
+// here, because a definition accepted once is delivered to agents for as long as tasks of
+// it run: a value the agent cannot load makes it withhold the payload's ack.
 func Validate(d Definition) error {
-	if !familyPattern.MatchString(d.Family) {
+	if !namePattern.MatchString(d.Family) {
 		return awserr.Client("Family contains invalid characters or is not between 1 and 255 characters: %q", d.Family)
 	}
 	if len(d.ContainerDefinitions) == 0 {
 		return awserr.Client("Container list cannot be empty.")
 	}
-	switch d.NetworkMode {
-	case "", "bridge", "host", "awsvpc", "none":
-	default:
-		return awserr.Client("Network mode %q is not supported.", d.NetworkMode)
+	if d.NetworkMode != "" && !networkModes.has(d.NetworkMode) {
+		return invalidTask("networkMode", d.NetworkMode, networkModes.String())
+	}
+	if d.PidMode != "" && !pidModes.has(d.PidMode) {
+		return invalidTask("pidMode", d.PidMode, pidModes.String())
+	}
+	if d.IpcMode != "" && !ipcModes.has(d.IpcMode) {
+		return invalidTask("ipcMode", d.IpcMode, ipcModes.String())
+	}
+	for i, c := range d.RequiresCompatibilities {
+		if !compatibilities.has(c) {
+			return invalidTask(fmt.Sprintf("requiresCompatibilities[%d]", i), c, compatibilities.String())
+		}
 	}
 	taskMem, err := parseMemory(d.Memory)
 	if err != nil {
@@ -31,69 +54,67 @@ func Validate(d Definition) error {
 	if _, err := parseCPU(d.CPU); err != nil {
 		return err
 	}
-	volumes := map[string]bool{}
-	for _, v := range d.Volumes {
-		if v.Name == "" {
-			return awserr.Client("Volume name should not be null or empty.")
+	volumes, err := validateVolumes(d.Volumes)
+	if err != nil {
+		return err
+	}
+	names := map[string]bool{}
+	for i, c := range d.ContainerDefinitions {
+		switch {
+		case c.Name == "":
+			return awserr.Client("Container.name should not be null or empty.")
+		case !namePattern.MatchString(c.Name):
+			return invalidTask(fmt.Sprintf("containerDefinitions[%d].name", i), c.Name, "up to 255 letters, numbers, underscores and hyphens")
+		case names[c.Name]:
+			return awserr.Client("Duplicate container name %q.", c.Name)
 		}
-		if v.DockerVolumeConfiguration != nil {
-			switch v.DockerVolumeConfiguration.Scope {
-			case "", "task", "shared":
-			default:
-				return awserr.Client("Invalid scope %q for volume %q.", v.DockerVolumeConfiguration.Scope, v.Name)
+		names[c.Name] = true
+	}
+	for _, c := range d.ContainerDefinitions {
+		cv := containerCheck{def: d, c: c, containers: names, volumes: volumes, taskMem: taskMem}
+		if err := cv.validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validateVolumes(vs []Volume) (map[string]bool, error) {
+	volumes := map[string]bool{}
+	for i, v := range vs {
+		switch {
+		case v.Name == "":
+			return nil, awserr.Client("Volume name should not be null or empty.")
+		case !namePattern.MatchString(v.Name):
+			return nil, invalidTask(fmt.Sprintf("volumes[%d].name", i), v.Name, "up to 255 letters, numbers, underscores and hyphens")
+		case volumes[v.Name]:
+			return nil, awserr.Client("Duplicate volume name %q.", v.Name)
+		}
+		if dc := v.DockerVolumeConfiguration; dc != nil {
+			if dc.Scope != "" && !volumeScopes.has(dc.Scope) {
+				return nil, invalidTask(fmt.Sprintf("volumes[%d].dockerVolumeConfiguration.scope", i), dc.Scope, volumeScopes.String())
 			}
 		}
 		volumes[v.Name] = true
 	}
-	names := map[string]bool{}
-	for _, c := range d.ContainerDefinitions {
-		if c.Name == "" {
-			return awserr.Client("Container.name should not be null or empty.")
-		}
-		if c.Image == "" {
-			return awserr.Client("Container.image should not be null or empty.")
-		}
-		if names[c.Name] {
-			return awserr.Client("Duplicate container name %q.", c.Name)
-		}
-		names[c.Name] = true
-		if c.Memory == nil && c.MemoryReservation == nil && taskMem == 0 {
-			return awserr.Client("Invalid setting for container '%s'. At least one of 'memory' or 'memoryReservation' must be specified.", c.Name)
-		}
-		if c.Memory != nil && c.MemoryReservation != nil && *c.Memory < *c.MemoryReservation {
-			return awserr.Client("Invalid setting for container '%s'. 'memory' must be greater than or equal to 'memoryReservation'.", c.Name)
-		}
-		if c.CPU < 0 || (c.Memory != nil && *c.Memory < 0) {
-			return awserr.Client("Invalid setting for container '%s'. 'cpu' and 'memory' must not be negative.", c.Name)
-		}
-		for _, p := range c.PortMappings {
-			switch p.Protocol {
-			case "", "tcp", "udp":
-			default:
-				return awserr.Client("Invalid protocol %q for container '%s'.", p.Protocol, c.Name)
-			}
-		}
-		for _, m := range c.MountPoints {
-			if !volumes[m.SourceVolume] {
-				return awserr.Client("Invalid 'sourceVolume' %q for container '%s': no volume of that name.", m.SourceVolume, c.Name)
-			}
-		}
-		for _, dep := range c.DependsOn {
-			switch dep.Condition {
-			case "START", "COMPLETE", "SUCCESS", "HEALTHY":
-			default:
-				return awserr.Client("Invalid dependsOn condition %q for container '%s'.", dep.Condition, c.Name)
-			}
-		}
+	return volumes, nil
+}
+
+// invalidTask names a task-level member and its value.
+func invalidTask(field string, value any, rule string) error {
+	return awserr.Client("Invalid %s %s: %s.", field, show(value), rule)
+}
+
+// invalidIn names a member of a container definition and its value.
+func invalidIn(container, field string, value any, rule string) error {
+	return awserr.Client("Invalid %s %s in container '%s': %s.", field, show(value), container, rule)
+}
+
+func show(v any) string {
+	if s, ok := v.(string); ok {
+		return strconv.Quote(s)
 	}
-	for _, c := range d.ContainerDefinitions {
-		for _, dep := range c.DependsOn {
-			if !names[dep.ContainerName] {
-				return awserr.Client("Container '%s' depends on an unknown container '%s'.", c.Name, dep.ContainerName)
-			}
-		}
-	}
-	return nil
+	return fmt.Sprint(v)
 }
 
 // parseCPU turns a task-level cpu ("256", "1 vcpu", "0.5 vCPU") into CPU units.
@@ -104,13 +125,13 @@ func parseCPU(s string) (int64, error) {
 	}
 	if v, ok := strings.CutSuffix(s, "vcpu"); ok {
 		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil || f <= 0 {
+		if err != nil || !(f > 0) || f*1024 > maxInteger {
 			return 0, awserr.Client("Invalid 'cpu' setting for task: %q", s)
 		}
 		return int64(f * 1024), nil
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
+	if err != nil || n <= 0 || n > maxInteger {
 		return 0, awserr.Client("Invalid 'cpu' setting for task: %q", s)
 	}
 	return n, nil
@@ -124,19 +145,20 @@ func parseMemory(s string) (int64, error) {
 	}
 	if v, ok := strings.CutSuffix(s, "gb"); ok {
 		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil || f <= 0 {
+		if err != nil || !(f > 0) || f*1024 > maxInteger {
 			return 0, awserr.Client("Invalid 'memory' setting for task: %q", s)
 		}
 		return int64(f * 1024), nil
 	}
 	n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(s, "mb")), 10, 64)
-	if err != nil || n <= 0 {
+	if err != nil || n <= 0 || n > maxInteger {
 		return 0, awserr.Client("Invalid 'memory' setting for task: %q", s)
 	}
 	return n, nil
 }
 
-// ValidateOverrides checks that every container override names a container of d.
+// ValidateOverrides checks that every container override names a container of d and
+// that the values the translation reads are in range.
 func ValidateOverrides(d Definition, o Overrides) error {
 	for _, co := range o.ContainerOverrides {
 		found := false
@@ -146,12 +168,25 @@ func ValidateOverrides(d Definition, o Overrides) error {
 		if !found {
 			return awserr.InvalidParameter("Override for container named %s is not a container in the TaskDefinition.", co.Name)
 		}
+		for _, m := range []struct {
+			field string
+			value *int64
+		}{{"cpu", co.CPU}, {"memory", co.Memory}, {"memoryReservation", co.MemoryReservation}} {
+			if m.value != nil && (*m.value < 0 || *m.value > maxInteger) {
+				return awserr.InvalidParameter("Invalid %s %d in the override of container %s.", m.field, *m.value, co.Name)
+			}
+		}
+		for i, kv := range co.Environment {
+			if kv.Name == "" {
+				return awserr.InvalidParameter("Invalid environment[%d].name \"\" in the override of container %s: must not be empty.", i, co.Name)
+			}
+		}
 	}
 	if _, err := parseCPU(o.CPU); err != nil {
-		return awserr.InvalidParameter("%s", err.(*awserr.Error).Message)
+		return awserr.InvalidParameter("%s", awserr.As(err).Message)
 	}
 	if _, err := parseMemory(o.Memory); err != nil {
-		return awserr.InvalidParameter("%s", err.(*awserr.Error).Message)
+		return awserr.InvalidParameter("%s", awserr.As(err).Message)
 	}
 	return nil
 }

@@ -35,6 +35,7 @@ func run() error {
 	allowRemote := flag.Bool("allow-non-loopback", false, "allow listening on an address that is not loopback")
 	heartbeat := flag.Duration("heartbeat", controlplane.DefaultHeartbeatInterval, "ACS heartbeat interval")
 	payloadRetry := flag.Duration("payload-retry", controlplane.DefaultPayloadRetryInterval, "re-send an unacknowledged ACS payload after this long")
+	manifest := flag.Duration("manifest-interval", controlplane.DefaultManifestInterval, "ACS TaskManifestMessage interval (one is also sent on every connect)")
 	accessKey := flag.String("access-key", controlplane.DevAccessKey, "accepted AWS access key ID")
 	secretKey := flag.String("secret-key", controlplane.DevSecretKey, "secret of the accepted access key")
 	loglevel := flag.String("loglevel", "info", "log level: debug, info, warn, error")
@@ -61,6 +62,7 @@ func run() error {
 		AllowUnsigned:        *allowUnsigned,
 		HeartbeatInterval:    *heartbeat,
 		PayloadRetryInterval: *payloadRetry,
+		ManifestInterval:     *manifest,
 		SnapshotPath:         *snapshot,
 		Logger:               log,
 	})
