@@ -3,6 +3,7 @@
 #   make gobuild        every binary into ./out (the all-in-one as ./out/amazon-ecs-agent)
 #   make static         the same, statically linked (CGO_ENABLED=0), for FROM-scratch images
 #   make test           unit, component, conformance and end-to-end tests (needs Docker)
+#   make test-chaos     DESIGN.md §4 under SIGKILLs of every process (bounded, < 10 min)
 #   make test-in-docker the end-to-end test against the compose pod
 #   make run            the control plane and the agent on this machine
 #   make clean          remove ./out and test images
@@ -19,7 +20,7 @@ TEST_IMAGE ?= ecs-agent-test/busybox:latest
 CP_LISTEN ?= 127.0.0.1:51700
 RUN_DIR   ?= $(CURDIR)/.run
 
-.PHONY: all gobuild static test test-unit test-conformance test-e2e test-in-docker test-image \
+.PHONY: all gobuild static test test-unit test-conformance test-e2e test-chaos test-fuzz test-in-docker test-image \
         run run-controlplane clean vet
 
 all: gobuild
@@ -58,6 +59,22 @@ test-e2e: gobuild test-image
 	$(GO) test -count=1 -timeout 20m -v ./e2e/
 
 test: test-image test-unit test-conformance test-e2e
+
+# The chaos suite: ~30 churning tasks while every process is SIGKILLed and restarted,
+# then the whole agent, then the whole agent with its store wiped. It stops by itself.
+test-chaos: gobuild test-image
+	ECS_E2E_CHAOS=1 $(GO) test -count=1 -timeout 12m -v -run TestChaos ./e2e/
+
+# Every fuzz target for FUZZTIME each (their corpora are in the packages' testdata).
+FUZZTIME ?= 10s
+FUZZ_TARGETS := bus:FuzzEnvFile:./config services/session:FuzzACSFrame:. \
+	services/session:FuzzTask:./payload controlplane:FuzzTaskDefinition:./taskdef
+test-fuzz:
+	@for spec in $(FUZZ_TARGETS); do \
+		IFS=: read -r mod name pkg <<< "$$spec"; \
+		echo "== fuzz $$name ($(FUZZTIME))"; \
+		(cd $$mod && $(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg) || exit 1; \
+	done
 
 # End-to-end test of the compose pod: the agent image, five processes and the control
 # plane as containers on the host network (needs 127.0.0.1:4222, 51678, 51680, 51700 free).

@@ -21,6 +21,14 @@ const (
 	unrecognisedTaskReason = "UnrecogniedTaskError: Error loading task - " // sic, as the real agent sends it
 )
 
+// sender writes one frame to the control plane; *acsConn is the real one. It is
+// called from the reader goroutine and from the worker, and must be safe for both.
+type sender interface {
+	send(typ string, msg any) error
+}
+
+var _ sender = (*acsConn)(nil)
+
 // inbound is work for the payload worker: exactly one field is set.
 type inbound struct {
 	payload  *acs.PayloadMessage
@@ -32,7 +40,7 @@ type inbound struct {
 // a recognised message. Quick answers (heartbeats, refusals) are written here;
 // anything that touches the bus goes to the worker, in order, so the reader keeps
 // reading (and heartbeats keep being answered) while the bus is slow.
-func (s *Service) handleFrame(ctx context.Context, c *acsConn, frame []byte, work chan<- inbound) bool {
+func (s *Service) handleFrame(ctx context.Context, c sender, frame []byte, work chan<- inbound) bool {
 	env, err := acs.Decode(frame)
 	if err != nil {
 		s.log.Warn().Err(err).Int("bytes", len(frame)).Msg("ignoring an undecodable ACS frame")
@@ -131,7 +139,7 @@ func enqueue(ctx context.Context, work chan<- inbound, in inbound) bool {
 
 // worker stores payloads and answers manifests, in arrival order, until work is
 // closed. A ctx that ends abandons what is left: unacked messages come again.
-func (s *Service) worker(ctx context.Context, c *acsConn, work <-chan inbound) {
+func (s *Service) worker(ctx context.Context, c sender, work <-chan inbound) {
 	for in := range work {
 		if ctx.Err() != nil {
 			continue
@@ -153,7 +161,7 @@ func (s *Service) worker(ctx context.Context, c *acsConn, work <-chan inbound) {
 // such (DesiredTask.LoadError) for the scheduler, the outbox's one writer, to report
 // STOPPED; the other tasks are still stored, as the real agent hands them to its
 // engine.
-func (s *Service) handlePayload(ctx context.Context, c *acsConn, m *acs.PayloadMessage) {
+func (s *Service) handlePayload(ctx context.Context, c sender, m *acs.PayloadMessage) {
 	log := s.log.With().Str(logger.FieldMessageID, m.MessageID).Logger()
 	desired := make([]bus.DesiredTask, 0, len(m.Tasks))
 	failed := 0
@@ -220,7 +228,7 @@ func (s *Service) storeDesired(ctx context.Context, dt bus.DesiredTask) error {
 // to confirm the stop of every task the agent runs that the manifest does not list as
 // RUNNING: after a lost store the agent adopts the containers it finds, and the
 // control plane says which of those tasks it still wants.
-func (s *Service) handleManifest(ctx context.Context, c *acsConn, m *acs.TaskManifestMessage) {
+func (s *Service) handleManifest(ctx context.Context, c sender, m *acs.TaskManifestMessage) {
 	log := s.log.With().Str(logger.FieldMessageID, m.MessageID).Logger()
 	if m.Timeline <= s.latestSeq {
 		log.Info().Int64("timeline", m.Timeline).Int64("latest", s.latestSeq).Msg("dropping an old task manifest")
