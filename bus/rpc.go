@@ -26,8 +26,8 @@ import (
 //	nobody subscribed:            ErrNoResponders  (retryable)
 const (
 	HeaderProgress   = "Ecs-Progress"
-	ProgressInterval = time.Second
-	ResponderIdle    = 3 * time.Second
+	ProgressInterval = 500 * time.Millisecond
+	ResponderIdle    = 2 * time.Second
 )
 
 // The status header the server puts on the message it sends to a reply subject when
