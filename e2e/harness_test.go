@@ -260,7 +260,7 @@ func registerTaskDefFile(t *testing.T, c *ecs.Client, path string) *types.TaskDe
 	t.Helper()
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		t.Skipf("test data not found: %v", err)
+		t.Fatalf("test data %s: %v", path, err)
 	}
 	raw = []byte(strings.ReplaceAll(string(raw), "127.0.0.1:51670/busybox:latest", testImage))
 	var in ecs.RegisterTaskDefinitionInput

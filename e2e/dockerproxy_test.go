@@ -1,0 +1,98 @@
+package e2e
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// dockerProxy stands between dockerexec and the Docker engine on a Unix socket of its
+// own, so that a test can break dockerexec at the one moment no other fault reaches:
+// after the engine has done a call and before dockerexec has heard the answer. While
+// armed, the first container start the engine completes runs onStart (which kills
+// dockerexec) before the answer is passed on.
+type dockerProxy struct {
+	Socket string
+	srv    *http.Server
+
+	armed   atomic.Bool
+	mu      sync.Mutex
+	onStart func()
+	fired   chan struct{}
+}
+
+var containerStart = regexp.MustCompile(`^(/v[0-9.]+)?/containers/[^/]+/start$`)
+
+// startDockerProxy serves a proxy to the engine at /var/run/docker.sock until the test
+// ends.
+func startDockerProxy(t *testing.T) *dockerProxy {
+	t.Helper()
+	p := &dockerProxy{Socket: filepath.Join(t.TempDir(), "docker.sock"), fired: make(chan struct{}, 1)}
+	ln, err := net.Listen("unix", p.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(&url.URL{Scheme: "http", Host: "docker"})
+			r.Out.Host = "docker"
+		},
+		Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, "unix", "/var/run/docker.sock")
+			},
+			MaxIdleConnsPerHost: 64,
+		},
+		// Event streams and pull progress pass through as they come.
+		FlushInterval: -1,
+		ModifyResponse: func(resp *http.Response) error {
+			req := resp.Request
+			if req.Method == http.MethodPost && containerStart.MatchString(req.URL.Path) &&
+				resp.StatusCode < 300 && p.armed.CompareAndSwap(true, false) {
+				p.mu.Lock()
+				f := p.onStart
+				p.mu.Unlock()
+				if f != nil {
+					f()
+				}
+				select {
+				case p.fired <- struct{}{}:
+				default:
+				}
+			}
+			return nil
+		},
+		ErrorLog: nil,
+	}
+	p.srv = &http.Server{Handler: rp, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = p.srv.Serve(ln) }()
+	t.Cleanup(func() { _ = p.srv.Close() })
+	return p
+}
+
+// armStart makes the next completed container start run f before its answer goes
+// back, and reports whether that happened within timeout.
+func (p *dockerProxy) armStart(f func(), timeout time.Duration) bool {
+	p.mu.Lock()
+	p.onStart = f
+	p.mu.Unlock()
+	select {
+	case <-p.fired:
+	default:
+	}
+	p.armed.Store(true)
+	select {
+	case <-p.fired:
+		return true
+	case <-time.After(timeout):
+		return !p.armed.CompareAndSwap(true, false)
+	}
+}
