@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ecs-agent/ecs-agent/bus"
+	"github.com/ecs-agent/ecs-agent/bus/backoff"
 	"github.com/ecs-agent/ecs-agent/bus/bustest"
 	"github.com/ecs-agent/ecs-agent/bus/config"
 	"github.com/ecs-agent/ecs-agent/services/reporter/ecsapi"
@@ -59,7 +60,7 @@ func (h *harness) config() Config {
 		IntrospectionAddr: "127.0.0.1:0",
 		MetricsAddr:       "127.0.0.1:0",
 		Outbox: outbox.Config{
-			Backoff: outbox.Backoff{Initial: 20 * time.Millisecond, Max: 100 * time.Millisecond},
+			Backoff: backoff.Backoff{Min: 20 * time.Millisecond, Max: 100 * time.Millisecond},
 		},
 	}
 }

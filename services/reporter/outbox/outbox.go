@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ecs-agent/ecs-agent/bus"
+	"github.com/ecs-agent/ecs-agent/bus/backoff"
 	"github.com/ecs-agent/ecs-agent/bus/logger"
 )
 
@@ -43,7 +44,7 @@ type Config struct {
 	// MaxAckPending bounds the messages held in memory (1000).
 	MaxAckPending int
 	// Backoff is the retry schedule of a failed submission.
-	Backoff Backoff
+	Backoff backoff.Backoff
 }
 
 func (c Config) withDefaults() Config {
@@ -56,7 +57,7 @@ func (c Config) withDefaults() Config {
 	if c.MaxAckPending <= 0 {
 		c.MaxAckPending = 1000
 	}
-	c.Backoff = c.Backoff.withDefaults()
+	c.Backoff = withDefaults(c.Backoff)
 	return c
 }
 
@@ -105,7 +106,7 @@ func (o *Outbox) Run(ctx context.Context) error {
 			return nil
 		}
 		o.log.Warn().Err(err).Msg("outbox consumer lost, starting again")
-		if !sleep(ctx.Done(), time.Second) {
+		if !backoff.Sleep(ctx, time.Second) {
 			return nil
 		}
 	}
@@ -280,7 +281,7 @@ func (o *Outbox) worker(ctx context.Context, stream jetstream.Stream, q *queue) 
 func (o *Outbox) deliver(ctx context.Context, e *entry) bool {
 	sc := e.change
 	log := o.log.With().Str(logger.FieldTaskARN, sc.TaskArn).Uint64("seq", sc.Seq).Str("status", sc.Status).Logger()
-	bo := o.cfg.Backoff.start()
+	bo := o.cfg.Backoff.Start()
 	for attempt := 1; ; attempt++ {
 		err := o.sub.Submit(ctx, sc)
 		switch {
@@ -298,7 +299,7 @@ func (o *Outbox) deliver(ctx context.Context, e *entry) bool {
 		o.rec.Failed()
 		wait := bo.Next()
 		log.Warn().Err(err).Int("attempt", attempt).Dur("retry_in", wait).Msg("submitting state change failed")
-		if !sleep(ctx.Done(), wait) {
+		if !backoff.Sleep(ctx, wait) {
 			return false
 		}
 	}
@@ -308,7 +309,7 @@ func (o *Outbox) deliver(ctx context.Context, e *entry) bool {
 // task's next report cannot be overtaken by a redelivery of this one. It gives up
 // only when ctx ends or the message is no longer in the stream.
 func (o *Outbox) ack(ctx context.Context, stream jetstream.Stream, q *queue, e *entry) bool {
-	bo := Backoff{Initial: 100 * time.Millisecond, Max: 5 * time.Second, Factor: 2}.start()
+	bo := backoff.Backoff{Min: 100 * time.Millisecond, Max: 5 * time.Second, Factor: 2}.Start()
 	for {
 		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err := q.msg(e).DoubleAck(actx)
@@ -324,7 +325,7 @@ func (o *Outbox) ack(ctx context.Context, stream jetstream.Stream, q *queue, e *
 		}
 		o.log.Warn().Err(err).Str(logger.FieldTaskARN, e.change.TaskArn).Uint64("stream_seq", e.seq).
 			Msg("acknowledging a delivered state change failed, retrying")
-		if !sleep(ctx.Done(), bo.Next()) {
+		if !backoff.Sleep(ctx, bo.Next()) {
 			return false
 		}
 	}

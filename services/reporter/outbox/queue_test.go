@@ -51,7 +51,7 @@ func TestQueueOneWorkerPerTaskAndTurns(t *testing.T) {
 }
 
 func TestBackoff(t *testing.T) {
-	s := DefaultBackoff.start()
+	s := DefaultBackoff.Start()
 	base := []time.Duration{time.Second, 1300 * time.Millisecond, 1690 * time.Millisecond}
 	for i, b := range base {
 		d := s.Next()
