@@ -10,7 +10,11 @@
 //
 //   - the JetStream streams and key-value buckets (streams.go) that hold durable state;
 //
-//   - the stable error codes of request/reply endpoints (errors.go);
+//   - the stable error codes of request/reply endpoints (errors.go), and the liveness
+//     of a request (rpc.go: progress while working, a silent responder given up);
+//
+//   - the bus users, one per service, and what each may publish and subscribe
+//     (auth.go), with their passwords (credentials.go);
 //
 //   - the embedded NATS server (server.go) and how a service connects to it (dial.go).
 //
