@@ -64,9 +64,6 @@ func TestChaos(t *testing.T) {
 		"ECS_LOGLEVEL=info",
 	)
 	p := newPod(t, vars)
-	proxy.mu.Lock()
-	proxy.onStart = func() { p.kill("ecs-dockerexec") }
-	proxy.mu.Unlock()
 	p.startAll()
 	waitInstance(t, b.ECS, b.Env.Cluster, append(p.all(), b.CP)...)
 

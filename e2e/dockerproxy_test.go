@@ -26,10 +26,15 @@ type dockerProxy struct {
 	armed   atomic.Bool
 	mu      sync.Mutex
 	onStart func()
+	match   *regexp.Regexp
 	fired   chan struct{}
 }
 
-var containerStart = regexp.MustCompile(`^(/v[0-9.]+)?/containers/[^/]+/start$`)
+// The engine calls a test may break dockerexec after.
+var (
+	containerStart  = regexp.MustCompile(`^(/v[0-9.]+)?/containers/[^/]+/start$`)
+	containerCreate = regexp.MustCompile(`^(/v[0-9.]+)?/containers/create$`)
+)
 
 // startDockerProxy serves a proxy to the engine at /var/run/docker.sock until the test
 // ends.
@@ -55,11 +60,11 @@ func startDockerProxy(t *testing.T) *dockerProxy {
 		FlushInterval: -1,
 		ModifyResponse: func(resp *http.Response) error {
 			req := resp.Request
-			if req.Method == http.MethodPost && containerStart.MatchString(req.URL.Path) &&
+			p.mu.Lock()
+			f, match := p.onStart, p.match
+			p.mu.Unlock()
+			if req.Method == http.MethodPost && match != nil && match.MatchString(req.URL.Path) &&
 				resp.StatusCode < 300 && p.armed.CompareAndSwap(true, false) {
-				p.mu.Lock()
-				f := p.onStart
-				p.mu.Unlock()
 				if f != nil {
 					f()
 				}
@@ -81,8 +86,14 @@ func startDockerProxy(t *testing.T) *dockerProxy {
 // armStart makes the next completed container start run f before its answer goes
 // back, and reports whether that happened within timeout.
 func (p *dockerProxy) armStart(f func(), timeout time.Duration) bool {
+	return p.arm(containerStart, f, timeout)
+}
+
+// arm makes the next completed engine call whose path matches run f before its
+// answer goes back, and reports whether that happened within timeout.
+func (p *dockerProxy) arm(match *regexp.Regexp, f func(), timeout time.Duration) bool {
 	p.mu.Lock()
-	p.onStart = f
+	p.onStart, p.match = f, match
 	p.mu.Unlock()
 	select {
 	case <-p.fired:

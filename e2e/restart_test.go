@@ -11,19 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 )
 
-// fiveProcesses starts bus, dockerexec, scheduler, reporter and session as separate
-// processes and waits for the instance.
-func fiveProcesses(t *testing.T, b backend) map[string]*proc {
-	t.Helper()
-	vars := b.Env.vars()
-	ps := map[string]*proc{}
-	for _, name := range []string{"ecs-bus", "ecs-dockerexec", "ecs-scheduler", "ecs-reporter", "ecs-session"} {
-		ps[name] = startProc(t, name, binary(t, name), vars)
-	}
-	waitInstance(t, b.ECS, b.Env.Cluster, b.CP, ps["ecs-session"], ps["ecs-dockerexec"])
-	return ps
-}
-
 // TestDockerexecKilledWhileTasksStart kills dockerexec with SIGKILL while ten tasks
 // are being started: once it is back, every task reaches RUNNING within seconds (the
 // requests it held are retried as soon as it answers again, not after their
@@ -31,23 +18,29 @@ func fiveProcesses(t *testing.T, b backend) map[string]*proc {
 func TestDockerexecKilledWhileTasksStart(t *testing.T) {
 	b := newBackend(t)
 	c, env := b.ECS, b.Env
-	ps := fiveProcesses(t, b)
+	proxy := startDockerProxy(t)
+	p := newPod(t, append(env.vars(), "DOCKER_HOST=unix://"+proxy.Socket))
+	p.startAll()
+	waitInstance(t, c, env.Cluster, append(p.all(), b.CP)...)
 	td := sleepTaskDef(t, c, "dx-kill")
+	// dockerexec dies right after the engine created the first container, before it
+	// could answer: the other creates and every start are still to come.
+	killed := make(chan bool, 1)
+	go func() {
+		killed <- proxy.arm(containerCreate, func() { p.kill("ecs-dockerexec") }, 30*time.Second)
+	}()
 	out, err := c.RunTask(context.Background(), &ecs.RunTaskInput{Cluster: &env.Cluster, TaskDefinition: &td, Count: aws.Int32(10)})
 	if err != nil || len(out.Tasks) != 10 {
 		t.Fatalf("RunTask: %d tasks, %v, failures %s", len(out.Tasks), err, failures(out.Failures))
 	}
-	// Kill it as soon as the first containers exist: the rest are in flight.
-	waitFor(t, 30*time.Second, "the first containers", func() (bool, string) {
-		n := clusterContainers(t, env.Cluster)
-		return n >= 1, ""
-	})
-	ps["ecs-dockerexec"].kill()
+	if !<-killed {
+		t.Fatal("no container was created within 30 s")
+	}
 	created := clusterContainers(t, env.Cluster)
 	time.Sleep(time.Second)
 	restarted := time.Now()
-	ps["ecs-dockerexec"] = startProc(t, "ecs-dockerexec-2", binary(t, "ecs-dockerexec"), env.vars())
-	all := []*proc{b.CP, ps["ecs-dockerexec"], ps["ecs-scheduler"]}
+	p.start("ecs-dockerexec")
+	all := append(p.all(), b.CP)
 	for _, task := range out.Tasks {
 		left := 10*time.Second - time.Since(restarted)
 		waitTaskStatus(t, c, env.Cluster, aws.ToString(task.TaskArn), "RUNNING", max(left, time.Millisecond), all...)
