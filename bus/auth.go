@@ -40,13 +40,14 @@ const responseTTL = 24 * time.Hour
 // Permissions are what u may publish and subscribe; nil (for admin) means anything.
 //
 //	who          publishes                                  subscribes / consumes
-//	session      desired tasks, the registration,           its inbox
-//	             the docker list and service info
+//	session      desired tasks, the registration, the       its inbox
+//	             credentials, the docker list and info
 //	scheduler    the outbox, task records, the ledger,      desired tasks, container events
 //	             docker commands
 //	dockerexec   container events, its event cursor,        docker commands, $SRV
 //	             replies to requests it received
-//	reporter     (nothing but consumer acks)                the outbox; registration and task records
+//	reporter     docker stats                               the outbox; registration, task records
+//	                                                        and credentials (sealed)
 func Permissions(u User) *server.Permissions {
 	var pub, sub []string
 	sub = append(sub, u.InboxPrefix()+".>")
@@ -54,11 +55,12 @@ func Permissions(u User) *server.Permissions {
 	case UserAdmin:
 		return nil
 	case UserSession:
-		pub = append(pub, SubjectDesiredAll, kvWrite(BucketInstance), SubjectDockerList,
+		pub = append(pub, SubjectDesiredAll, kvWrite(BucketInstance), kvWrite(BucketCredentials), SubjectDockerList,
 			"$SRV.INFO."+DockerService, "$SRV.INFO."+DockerService+".>")
 		pub = append(pub, streamInfo(StreamDesired)...)
 		pub = append(pub, kvRead(BucketInstance)...)
 		pub = append(pub, kvRead(BucketTasks)...)
+		pub = append(pub, kvRead(BucketCredentials)...)
 	case UserScheduler:
 		pub = append(pub, SubjectOutboxAll, kvWrite(BucketTasks), kvWrite(BucketLedger), DockerSubjectPrefix+".>")
 		pub = append(pub, consume(StreamDesired, ConsumerSchedulerDesired)...)
@@ -74,12 +76,16 @@ func Permissions(u User) *server.Permissions {
 		pub = append(pub, streamInfo(StreamEvents)...)
 		pub = append(pub, kvRead(BucketDockerexec)...)
 		pub = append(pub, kvRead(BucketInstance)...)
+		pub = append(pub, kvRead(BucketCredentials)...)
 	case UserReporter:
 		pub = append(pub, consume(StreamOutbox, ConsumerReporter)...)
 		pub = append(pub, "$JS.API.CONSUMER.DELETE."+StreamOutbox+"."+ConsumerReporter)
 		pub = append(pub, msgGet(StreamOutbox)...)
 		pub = append(pub, kvRead(BucketInstance)...)
 		pub = append(pub, kvRead(BucketTasks)...)
+		pub = append(pub, kvRead(BucketCredentials)...)
+		// Container stats for the task metadata endpoint, and nothing else of Docker.
+		pub = append(pub, SubjectDockerStats)
 	default:
 		// An unknown user may do nothing but wait for replies that never come.
 	}

@@ -143,3 +143,21 @@ func TestNoServiceReadsAnotherOnesReplies(t *testing.T) {
 		waitDenied(t, d, 1, string(u)+" subscribing to every inbox")
 	}
 }
+
+// Only the services that use role credentials may read their bucket, and only the
+// session write it.
+func TestCredentialsBucketIsTheirsAlone(t *testing.T) {
+	b := bustest.Start(t)
+	get := "$JS.API.DIRECT.GET.KV_" + bus.BucketCredentials + ".$KV." + bus.BucketCredentials + ".x"
+	put := "$KV." + bus.BucketCredentials + ".x"
+	nc, d := connectAs(t, b, bus.UserScheduler)
+	_ = nc.Publish(get, nil)
+	_ = nc.Flush()
+	waitDenied(t, d, 1, "the scheduler reading the credentials")
+	for _, u := range []bus.User{bus.UserScheduler, bus.UserReporter, bus.UserDockerexec} {
+		nc, d := connectAs(t, b, u)
+		_ = nc.Publish(put, []byte("x"))
+		_ = nc.Flush()
+		waitDenied(t, d, 1, string(u)+" writing the credentials")
+	}
+}

@@ -1,6 +1,9 @@
 package bus
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Requests and replies of the dockerexec micro service (DockerService). Every command
 // is idempotent, keyed by task ARN and container name: a second create of the same
@@ -27,6 +30,9 @@ const (
 	// LabelTaskSpec is the task's TaskSpec as JSON, as the control plane sent it: with
 	// it any one container of a task is enough to rebuild the task's record.
 	LabelTaskSpec = "ecs-agent.task-spec"
+	// LabelEndpointID is the container's task-metadata endpoint ID, kept so that a
+	// rebuilt record serves the same paths.
+	LabelEndpointID = "ecs-agent.metadata-endpoint-id"
 )
 
 // PullRequest asks for an image to be present locally. Behavior is
@@ -36,6 +42,10 @@ type PullRequest struct {
 	ContainerName string `json:"containerName"`
 	Image         string `json:"image"`
 	Behavior      string `json:"behavior,omitempty"`
+	// RegistryAuth and ExecutionCredentialsID say how to log in to a private
+	// registry: dockerexec reads the secret with the execution role's credentials.
+	RegistryAuth           *RegistryAuth `json:"registryAuth,omitempty"`
+	ExecutionCredentialsID string        `json:"executionCredentialsId,omitempty"`
 }
 
 // PullReply says what was done.
@@ -75,6 +85,22 @@ type CreateRequest struct {
 	// LabelTaskSpec labels (TaskSpec already JSON-encoded).
 	ContainerInstanceArn string `json:"containerInstanceArn,omitempty"`
 	TaskSpec             string `json:"taskSpec,omitempty"`
+	// EndpointID becomes the LabelEndpointID label.
+	EndpointID string `json:"endpointId,omitempty"`
+	// ExecutionCredentialsID names the credentials dockerexec reads the container's
+	// secrets with.
+	ExecutionCredentialsID string `json:"executionCredentialsId,omitempty"`
+}
+
+// StatsRequest asks for one sample of a container's Docker stats.
+type StatsRequest struct {
+	ContainerRef
+}
+
+// StatsReply is a container's stats sample, in the Docker Engine API's own JSON
+// (what the task metadata endpoint serves), opaque to the bus.
+type StatsReply struct {
+	DockerStats json.RawMessage `json:"dockerStats"`
 }
 
 // CreateReply identifies the created (or already existing) container.

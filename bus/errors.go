@@ -26,6 +26,9 @@ const (
 	CodeCreateFailed Code = 602 // CannotCreateContainerError; not retryable
 	CodeStartFailed  Code = 603 // CannotStartContainerError; not retryable
 	CodeStopFailed   Code = 604 // CannotStopContainerError; retryable
+	// CodeResourceInit is a task resource that could not be prepared (its secrets,
+	// its registry credentials): ResourceInitializationError; not retryable.
+	CodeResourceInit Code = 605
 )
 
 var codeInfo = map[Code]struct {
@@ -42,6 +45,7 @@ var codeInfo = map[Code]struct {
 	CodeCreateFailed: {"CannotCreateContainerError", false},
 	CodeStartFailed:  {"CannotStartContainerError", false},
 	CodeStopFailed:   {"CannotStopContainerError", true},
+	CodeResourceInit: {"ResourceInitializationError", false},
 }
 
 // Name is the code's stable name; for domain codes it is the ECS error name.

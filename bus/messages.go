@@ -9,6 +9,7 @@ const (
 	TypeTaskStateChange = "TaskStateChange"
 	TypeRegistration    = "Registration"
 	TypeTaskRecord      = "TaskRecord"
+	TypeRoleCredentials = "RoleCredentials"
 )
 
 // DesiredTask is what the control plane wants of one task (session → scheduler,
@@ -49,6 +50,12 @@ type TaskSpec struct {
 	ServiceName    string          `json:"serviceName,omitempty"`
 	LaunchType     string          `json:"launchType,omitempty"`
 	TaskDefAccount string          `json:"taskDefinitionAccountId,omitempty"`
+	// TaskCredentialsID and ExecutionCredentialsID name the task's role credentials
+	// in BucketCredentials (the credentials themselves never travel in a TaskSpec):
+	// the task role's are served to its containers, the execution role's are used
+	// by dockerexec for secrets and registry authentication.
+	TaskCredentialsID      string `json:"taskCredentialsId,omitempty"`
+	ExecutionCredentialsID string `json:"executionCredentialsId,omitempty"`
 }
 
 // ContainerSpec is one container of a TaskSpec.
@@ -72,6 +79,32 @@ type ContainerSpec struct {
 	// DockerConfig holds the Docker Engine API JSON strings the control plane
 	// serialised from task-definition features (PROTOCOL.md §2.7).
 	DockerConfig DockerConfig `json:"dockerConfig"`
+	// Secrets are environment variables whose values dockerexec fetches (from SSM
+	// Parameter Store or Secrets Manager) just before the container is created.
+	Secrets []Secret `json:"secrets,omitempty"`
+	// RegistryAuth names the credentials of a private registry.
+	RegistryAuth *RegistryAuth `json:"registryAuth,omitempty"`
+}
+
+// Secret is one secret of a container: a reference, never a value.
+type Secret struct {
+	Name      string `json:"name"`      // the environment variable
+	ValueFrom string `json:"valueFrom"` // SSM parameter name or ARN, Secrets Manager ARN[:json-key:version-stage:version-id]
+	Provider  string `json:"provider"`  // ssm or asm
+	Region    string `json:"region,omitempty"`
+}
+
+// Secret providers.
+const (
+	SecretProviderSSM = "ssm"
+	SecretProviderASM = "asm"
+)
+
+// RegistryAuth is a container's private-registry authentication: a Secrets Manager
+// secret holding {"username","password"}, read with the execution role.
+type RegistryAuth struct {
+	CredentialsParameter string `json:"credentialsParameter"`
+	Region               string `json:"region,omitempty"`
 }
 
 // PortMapping asks for a container port to be published. HostPort 0 means the agent
@@ -254,4 +287,28 @@ type ContainerRecord struct {
 	CreatedAt       *time.Time       `json:"createdAt,omitempty"`
 	StartedAt       *time.Time       `json:"startedAt,omitempty"`
 	FinishedAt      *time.Time       `json:"finishedAt,omitempty"`
+	// EndpointID is the container's ID in the task metadata endpoint's paths
+	// (/v3/<id>, /v4/<id>): random, so that no container can guess another's.
+	EndpointID string `json:"endpointId,omitempty"`
 }
+
+// RoleCredentials are one role's temporary credentials of a task (session →
+// dockerexec and reporter, bucket BucketCredentials, key Token(CredentialsID),
+// sealed with the Keyring). Never log a value of this type.
+type RoleCredentials struct {
+	Type            string    `json:"type"`
+	TaskArn         string    `json:"taskArn"`
+	RoleType        string    `json:"roleType"` // TaskApplication or TaskExecution
+	CredentialsID   string    `json:"credentialsId"`
+	RoleArn         string    `json:"roleArn,omitempty"`
+	AccessKeyID     string    `json:"accessKeyId"`
+	SecretAccessKey string    `json:"secretAccessKey"`
+	SessionToken    string    `json:"sessionToken,omitempty"`
+	Expiration      time.Time `json:"expiration"`
+}
+
+// Role types of RoleCredentials, as ACS names them.
+const (
+	RoleTypeTask      = "TaskApplication"
+	RoleTypeExecution = "TaskExecution"
+)

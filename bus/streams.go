@@ -25,6 +25,11 @@ const (
 	BucketTasks      = "ecs_tasks"      // TaskRecord under TaskKey; owner scheduler
 	BucketLedger     = "ecs_ledger"     // the scheduler's resource ledger; owner scheduler
 	BucketDockerexec = "ecs_dockerexec" // dockerexec's event cursor under KeyEventCursor; owner dockerexec
+	// BucketCredentials holds the tasks' role credentials, sealed (RoleCredentials
+	// under Token(credentialsId)); owner session, read by dockerexec and the reporter.
+	// It is kept in memory only: credentials never reach the disk, and after a restart
+	// of the bus the session asks the control plane for them again.
+	BucketCredentials = "ecs_credentials"
 
 	KeyRegistration = "registration"
 	// KeyEventCursor holds the time (Unix nanoseconds, decimal) of the last Docker
@@ -68,11 +73,16 @@ func ensureStreams(ctx context.Context, js jetstream.JetStream) error {
 	return nil
 }
 
-// ensureBucket creates or opens a key-value bucket with file storage.
+// ensureBucket creates or opens a key-value bucket: file storage, but for the
+// credentials, which stay in memory.
 func ensureBucket(ctx context.Context, js jetstream.JetStream, name string) (jetstream.KeyValue, error) {
+	storage := jetstream.FileStorage
+	if name == BucketCredentials {
+		storage = jetstream.MemoryStorage
+	}
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:  name,
-		Storage: jetstream.FileStorage,
+		Storage: storage,
 		History: 1,
 	})
 	if err != nil {
@@ -126,7 +136,7 @@ func GetJSON(ctx context.Context, kv jetstream.KeyValue, key string, v any) erro
 
 // Buckets lists every key-value bucket of the contract.
 func Buckets() []string {
-	return []string{BucketInstance, BucketTasks, BucketLedger, BucketDockerexec}
+	return []string{BucketInstance, BucketTasks, BucketLedger, BucketDockerexec, BucketCredentials}
 }
 
 // Prepare connects once and creates (or updates) every stream and bucket of the
@@ -180,4 +190,31 @@ func OpenBucket(ctx context.Context, js jetstream.JetStream, name string) (jetst
 		return nil
 	})
 	return kv, err
+}
+
+// PutRoleCredentials seals rc and stores it under its credentials ID.
+func PutRoleCredentials(ctx context.Context, kv jetstream.KeyValue, k *Keyring, rc RoleCredentials) error {
+	rc.Type = TypeRoleCredentials
+	sealed, err := k.Seal(rc)
+	if err != nil {
+		return fmt.Errorf("sealing credentials %s: %w", rc.CredentialsID, err)
+	}
+	if _, err := kv.Put(ctx, Token(rc.CredentialsID), sealed); err != nil {
+		return fmt.Errorf("storing credentials %s: %w", rc.CredentialsID, err)
+	}
+	return nil
+}
+
+// GetRoleCredentials loads and opens the credentials of an ID; jetstream.ErrKeyNotFound
+// when there are none.
+func GetRoleCredentials(ctx context.Context, kv jetstream.KeyValue, k *Keyring, id string) (RoleCredentials, error) {
+	var rc RoleCredentials
+	e, err := kv.Get(ctx, Token(id))
+	if err != nil {
+		return rc, err
+	}
+	if err := k.Open(e.Value(), &rc); err != nil {
+		return rc, fmt.Errorf("opening credentials %s: %w", id, err)
+	}
+	return rc, nil
 }

@@ -31,6 +31,7 @@ const (
 	SubjectDockerRemove  = DockerSubjectPrefix + ".remove"
 	SubjectDockerInspect = DockerSubjectPrefix + ".inspect"
 	SubjectDockerList    = DockerSubjectPrefix + ".list"
+	SubjectDockerStats   = DockerSubjectPrefix + ".stats"
 )
 
 // DesiredSubject is the subject of a task's desired state.
