@@ -28,7 +28,10 @@ type fakeDocker struct {
 	// exits says how a container behaves once started: after that long it exits
 	// with that code. Containers not listed run until stopped.
 	exits map[string]fakeExit
-	seq   int
+	// exitsBeforeReply makes a container exit with that code before its start is
+	// answered (its die event published first, the reply showing it exited).
+	exitsBeforeReply map[string]int
+	seq              int
 }
 
 type fakeExit struct {
@@ -48,7 +51,7 @@ func startFakeDocker(t testing.TB, nc *nats.Conn) *fakeDocker {
 		t.Fatal(err)
 	}
 	f := &fakeDocker{t: t, js: js, ctrs: map[string]*fakeCtr{}, byID: map[string]*fakeCtr{},
-		creates: map[string]int{}, removed: map[string]bool{}, exits: map[string]fakeExit{}}
+		creates: map[string]int{}, removed: map[string]bool{}, exits: map[string]fakeExit{}, exitsBeforeReply: map[string]int{}}
 	svc, err := micro.AddService(nc, micro.Config{Name: bus.DockerService, Version: "0.0.1"})
 	if err != nil {
 		t.Fatal(err)
@@ -107,6 +110,11 @@ func startFakeDocker(t testing.TB, nc *nats.Conn) *fakeDocker {
 					ContainerPort: p.ContainerPort, HostPort: p.HostPort, Protocol: p.Protocol})
 			}
 			f.event(c, "start")
+			if code, ok := f.exitsBeforeReply[c.st.ContainerName]; ok {
+				f.mu.Unlock()
+				f.exit(c, code)
+				f.mu.Lock()
+			}
 			if ex, ok := f.exits[c.st.ContainerName]; ok {
 				time.AfterFunc(ex.after, func() { f.exit(c, ex.code) })
 			}

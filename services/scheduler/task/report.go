@@ -13,6 +13,9 @@ import "github.com/ecs-agent/ecs-agent/bus"
 //
 // Seq is left 0: the caller numbers the report when it publishes it.
 func NextReport(rec *bus.TaskRecord, busy map[string]bool) (bus.TaskStateChange, bool) {
+	if rep, ok := missedRunning(rec, busy); ok {
+		return rep, true
+	}
 	var changes []bus.ContainerStateChange
 	for _, c := range rec.Containers {
 		if !reportable(c.KnownStatus) || !c.SentStatus.Before(c.KnownStatus) {
@@ -63,6 +66,38 @@ func NextReport(rec *bus.TaskRecord, busy map[string]bool) (bus.TaskStateChange,
 		}
 	}
 	return rep, true
+}
+
+// missedRunning is the RUNNING report of a task that stopped before it was reported
+// running, though some of its containers ran: a scheduler restarted while a short
+// container ran finds it exited, and an agent that lost its store adopts a task that
+// ran meanwhile. The control plane hears every transition, in order: RUNNING (with
+// the containers that ran), then STOPPED.
+func missedRunning(rec *bus.TaskRecord, busy map[string]bool) (bus.TaskStateChange, bool) {
+	if rec.KnownStatus != bus.StatusStopped || !rec.SentStatus.Before(bus.StatusRunning) {
+		return bus.TaskStateChange{}, false
+	}
+	var ran []bus.ContainerStateChange
+	for _, c := range rec.Containers {
+		if c.StartedAt == nil || !c.SentStatus.Before(bus.StatusRunning) {
+			continue
+		}
+		if busy[c.Name] {
+			return bus.TaskStateChange{}, false
+		}
+		ran = append(ran, bus.ContainerStateChange{
+			ContainerName: c.Name, RuntimeID: c.DockerID, Status: string(bus.StatusRunning),
+			ImageDigest: c.ImageDigest, NetworkBindings: c.NetworkBindings,
+		})
+	}
+	if len(ran) == 0 {
+		return bus.TaskStateChange{}, false
+	}
+	return bus.TaskStateChange{
+		Type: bus.TypeTaskStateChange, Cluster: rec.Cluster, TaskArn: rec.Spec.Arn,
+		Status: string(bus.StatusRunning), Containers: ran,
+		PullStartedAt: rec.PullStartedAt, PullStoppedAt: rec.PullStoppedAt,
+	}, true
 }
 
 func reportable(s bus.Status) bool { return s == bus.StatusRunning || s == bus.StatusStopped }

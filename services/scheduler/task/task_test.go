@@ -423,3 +423,34 @@ func TestDockerName(t *testing.T) {
 		t.Fatalf("DockerName = %q", got)
 	}
 }
+
+// A scheduler restarted while a short container ran finds it exited: the task is
+// reported RUNNING (with the container that ran), then STOPPED, never STOPPED alone.
+func TestStoppedBeforeReportedRunningIsReportedRunningFirst(t *testing.T) {
+	rec := newRec(spec(ctr("a", true), ctr("never", false)))
+	now := time.Now()
+	started, finished := now.Add(-2*time.Second), now.Add(-time.Second)
+	code := 3
+	a := Container(rec, "a")
+	a.DockerID, a.KnownStatus = "d1", bus.StatusCreated
+	ApplyState(rec, "a", bus.ContainerState{DockerID: "d1", Status: bus.StatusStopped, ExitCode: &code,
+		StartedAt: &started, FinishedAt: &finished}, now)
+	Step(rec, nil, now)
+	if rec.KnownStatus != bus.StatusStopped {
+		t.Fatalf("task %s", rec.KnownStatus)
+	}
+	first, ok := NextReport(rec, nil)
+	if !ok || first.Status != "RUNNING" || len(first.Containers) != 1 || first.Containers[0].ContainerName != "a" ||
+		first.Containers[0].Status != "RUNNING" || first.Containers[0].RuntimeID != "d1" {
+		t.Fatalf("first report %+v, want RUNNING with container a", first)
+	}
+	MarkSent(rec, first)
+	second, ok := NextReport(rec, nil)
+	if !ok || second.Status != "STOPPED" || len(second.Containers) != 2 {
+		t.Fatalf("second report %+v, want STOPPED with both containers", second)
+	}
+	MarkSent(rec, second)
+	if _, ok := NextReport(rec, nil); ok {
+		t.Fatal("a third report")
+	}
+}
