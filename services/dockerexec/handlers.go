@@ -232,6 +232,11 @@ func (s *Service) handleList(ctx context.Context, req bus.ListRequest) (bus.List
 // (another agent's, or none at all) is CodeNotFound, so that no command can touch a
 // container the agent did not create.
 func (s *Service) resolve(ctx context.Context, ref bus.ContainerRef, domain bus.Code) (container.InspectResponse, error) {
+	// Which containers are this instance's is known once the session registered it;
+	// a command that comes before (a dockerexec just restarted) waits for that.
+	if _, ok := s.inst.wait(ctx); !ok {
+		return container.InspectResponse{}, bus.Errorf(bus.CodeUnavailable, "the container instance is not registered yet")
+	}
 	id := ref.DockerID
 	if id == "" {
 		if ref.TaskArn == "" || ref.ContainerName == "" {
