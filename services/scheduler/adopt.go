@@ -141,6 +141,17 @@ func (s *Scheduler) rebuild(arn string, states []bus.ContainerState) (*bus.TaskR
 	}
 	// Settle the task's own status from its containers (no Docker call is made).
 	task.Step(rec, nil, now)
+	if rec.KnownStatus == bus.StatusStopped {
+		// What was reported before the store was lost is not known. A task found
+		// stopped is reported STOPPED only: the control plane may have had its STOPPED
+		// already, and a RUNNING after it would put the task's changes out of order.
+		rec.SentStatus = bus.StatusRunning
+		for i := range rec.Containers {
+			if rec.Containers[i].StartedAt != nil {
+				rec.Containers[i].SentStatus = bus.StatusRunning
+			}
+		}
+	}
 	return rec, true
 }
 

@@ -194,3 +194,22 @@ func TestCleanupWaitsForTheStoppedReportToBeAccepted(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A task found stopped after the store was lost is reported STOPPED, and only that:
+// the control plane may have had its STOPPED already.
+func TestAdoptedStoppedTaskIsReportedStoppedOnly(t *testing.T) {
+	e := newEnv(t)
+	e.docker.exits["once"] = fakeExit{after: 10 * time.Millisecond, code: 4}
+	stop := e.start()
+	s := taskSpec("done", bus.ContainerSpec{Name: "once", Image: "x", Essential: true, Memory: 8})
+	e.desire(s, "m1")
+	for rep := e.nextFor(s.Arn); rep.Status != "STOPPED"; rep = e.nextFor(s.Arn) {
+	}
+	stop()
+	e.wipe()
+	e.start()
+	rep := e.nextFor(s.Arn)
+	if rep.Status != "STOPPED" || len(rep.Containers) != 1 || rep.Containers[0].ExitCode == nil || *rep.Containers[0].ExitCode != 4 {
+		t.Fatalf("after adoption %+v, want STOPPED with exit 4 and no RUNNING before it", rep)
+	}
+}
