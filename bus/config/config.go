@@ -63,6 +63,19 @@ type Config struct {
 	External               bool     // ECS_EXTERNAL
 	UpdatesEnabled         bool     // ECS_UPDATES_ENABLED
 
+	// Task IAM roles, the task endpoints and private registries.
+	TaskIAMRole            bool // ECS_ENABLE_TASK_IAM_ROLE: advertise task roles (bridge mode)
+	TaskIAMRoleNetworkHost bool // ECS_ENABLE_TASK_IAM_ROLE_NETWORK_HOST: and in host mode
+	// TaskEndpointPort is where the credentials and task metadata endpoints listen
+	// (ECS_TASK_ENDPOINT_PORT, this project's addition; 51679 as the real agent).
+	TaskEndpointPort int
+	// TaskMetadataRPS and TaskMetadataBurst are ECS_TASK_METADATA_RPS_LIMIT
+	// "steady,burst" (40,60): requests per second each task may make.
+	TaskMetadataRPS   int
+	TaskMetadataBurst int
+	EngineAuthType    string // ECS_ENGINE_AUTH_TYPE: docker or dockercfg
+	EngineAuthData    string // ECS_ENGINE_AUTH_DATA: JSON, per EngineAuthType (never log it)
+
 	BusURL            string // ECS_BUS_URL, how a lone service reaches the pod's bus
 	BusPort           int    // ECS_BUS_PORT, where ecs-bus listens (127.0.0.1)
 	IntrospectionPort int    // ECS_INTROSPECTION_PORT (51678)
@@ -111,6 +124,9 @@ func Defaults() Config {
 		IntrospectionPort:      51678,
 		MetricsPort:            51680,
 		HostPortBindIP:         "0.0.0.0",
+		TaskEndpointPort:       51679,
+		TaskMetadataRPS:        40,
+		TaskMetadataBurst:      60,
 	}
 }
 
@@ -233,6 +249,20 @@ func FromEnv(lookup Lookup) (Config, error) {
 	p.boolean("ECS_DISABLE_DOCKER_HEALTH_CHECK", &c.DisableHealthCheck)
 	p.boolean("ECS_EXTERNAL", &c.External)
 	p.boolean("ECS_UPDATES_ENABLED", &c.UpdatesEnabled)
+	p.boolean("ECS_ENABLE_TASK_IAM_ROLE", &c.TaskIAMRole)
+	p.boolean("ECS_ENABLE_TASK_IAM_ROLE_NETWORK_HOST", &c.TaskIAMRoleNetworkHost)
+	p.port("ECS_TASK_ENDPOINT_PORT", &c.TaskEndpointPort)
+	if v, ok := p.str("ECS_TASK_METADATA_RPS_LIMIT"); ok {
+		a, b, found := strings.Cut(v, ",")
+		steady, err1 := strconv.Atoi(strings.TrimSpace(a))
+		burst, err2 := strconv.Atoi(strings.TrimSpace(b))
+		if !found || err1 != nil || err2 != nil || steady < 1 || burst < 1 {
+			p.fail("ECS_TASK_METADATA_RPS_LIMIT", v, "want STEADY,BURST, two whole numbers >= 1, e.g. 40,60")
+		} else {
+			c.TaskMetadataRPS, c.TaskMetadataBurst = steady, burst
+		}
+	}
+	p.engineAuth(&c)
 	if v, ok := p.str("ECS_BUS_URL"); ok {
 		c.BusURL = p.busURL("ECS_BUS_URL", v)
 	}
@@ -421,6 +451,32 @@ func (p *parser) dockerHost(key, v string) string {
 		return ""
 	}
 	return v
+}
+
+// engineAuth reads ECS_ENGINE_AUTH_TYPE and ECS_ENGINE_AUTH_DATA. The data is
+// checked for shape only, and never quoted in an error.
+func (p *parser) engineAuth(c *Config) {
+	typ, hasType := p.str("ECS_ENGINE_AUTH_TYPE")
+	data, hasData := p.str("ECS_ENGINE_AUTH_DATA")
+	if !hasType && !hasData {
+		return
+	}
+	if !hasType || !hasData {
+		p.fail("ECS_ENGINE_AUTH_TYPE", typ, "ECS_ENGINE_AUTH_TYPE and ECS_ENGINE_AUTH_DATA go together")
+		return
+	}
+	switch typ {
+	case "docker", "dockercfg":
+	default:
+		p.fail("ECS_ENGINE_AUTH_TYPE", typ, "want docker or dockercfg")
+		return
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(data), &m); err != nil {
+		p.fail("ECS_ENGINE_AUTH_DATA", "(not shown)", "want a JSON object of registries")
+		return
+	}
+	c.EngineAuthType, c.EngineAuthData = typ, data
 }
 
 func validPort(s string) bool {

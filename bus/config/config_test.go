@@ -118,6 +118,10 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"ECS_IMAGE_PULL_TIMEOUT":      "forever",
 		"ECS_BUS_URL":                 "127.0.0.1:4222",
 		"DOCKER_HOST":                 "docker.sock",
+		"ECS_ENABLE_TASK_IAM_ROLE":    "yes",
+		"ECS_TASK_METADATA_RPS_LIMIT": "40",
+		"ECS_TASK_ENDPOINT_PORT":      "0",
+		"ECS_ENGINE_AUTH_TYPE":        "basic",
 	}
 	for k, v := range cases {
 		_, err := FromEnv(env(map[string]string{k: v}))
@@ -128,6 +132,38 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 	_, err := FromEnv(env(map[string]string{"ECS_RESERVED_PORTS": "[70000]"}))
 	if err == nil {
 		t.Error("port 70000 accepted")
+	}
+}
+
+func TestTaskRolesAndRegistryAuth(t *testing.T) {
+	c, err := FromEnv(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TaskIAMRole || c.TaskEndpointPort != 51679 || c.TaskMetadataRPS != 40 || c.TaskMetadataBurst != 60 {
+		t.Errorf("defaults: role %v port %d rps %d,%d", c.TaskIAMRole, c.TaskEndpointPort, c.TaskMetadataRPS, c.TaskMetadataBurst)
+	}
+	c, err = FromEnv(env(map[string]string{
+		"ECS_ENABLE_TASK_IAM_ROLE": "true", "ECS_ENABLE_TASK_IAM_ROLE_NETWORK_HOST": "true",
+		"ECS_TASK_METADATA_RPS_LIMIT": "5, 7", "ECS_TASK_ENDPOINT_PORT": "51779",
+		"ECS_ENGINE_AUTH_TYPE": "dockercfg", "ECS_ENGINE_AUTH_DATA": `{"127.0.0.1:5000":{"auth":"dTpw"}}`,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.TaskIAMRole || !c.TaskIAMRoleNetworkHost || c.TaskMetadataRPS != 5 || c.TaskMetadataBurst != 7 || c.TaskEndpointPort != 51779 {
+		t.Errorf("%+v", c)
+	}
+	if c.EngineAuthType != "dockercfg" || !strings.Contains(c.EngineAuthData, "dTpw") {
+		t.Errorf("engine auth %q", c.EngineAuthType)
+	}
+	// The auth data is never quoted back, not even when it is malformed.
+	_, err = FromEnv(env(map[string]string{"ECS_ENGINE_AUTH_TYPE": "docker", "ECS_ENGINE_AUTH_DATA": "s3cret-not-json"}))
+	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "ECS_ENGINE_AUTH_DATA") {
+		t.Errorf("malformed auth data: %v", err)
+	}
+	if _, err = FromEnv(env(map[string]string{"ECS_ENGINE_AUTH_TYPE": "docker"})); err == nil {
+		t.Error("an auth type without data accepted")
 	}
 }
 
