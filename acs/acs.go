@@ -222,6 +222,11 @@ type Task struct {
 	Group                   string      `json:"group,omitempty"`
 	Zone                    string      `json:"zone,omitempty"`
 	TaskDefinitionAccountID string      `json:"taskDefinitionAccountId,omitempty"`
+	// RoleCredentials and ExecutionRoleCredentials are the task role's and the
+	// execution role's credentials; each is acked with an IAMRoleCredentialsAckRequest
+	// naming the payload's messageId.
+	RoleCredentials          *IAMRoleCredentials `json:"roleCredentials,omitempty"`
+	ExecutionRoleCredentials *IAMRoleCredentials `json:"executionRoleCredentials,omitempty"`
 }
 
 // Container is a container inside a Task.
@@ -247,6 +252,54 @@ type Container struct {
 	DockerConfig    DockerConfig          `json:"dockerConfig"`
 	Overrides       string                `json:"overrides,omitempty"`
 	ContainerArn    string                `json:"containerArn,omitempty"`
+	// Secrets are environment variables whose values the agent fetches with the
+	// execution role; RegistryAuthentication says how to log in to the image's
+	// registry.
+	Secrets                []Secret                    `json:"secrets,omitempty"`
+	RegistryAuthentication *RegistryAuthenticationData `json:"registryAuthentication,omitempty"`
+}
+
+// Secret is one secret of a container. Provider is "ssm" or "asm"; Type is
+// "ENVIRONMENT_VARIABLE" (the only one this agent handles) or another target.
+type Secret struct {
+	Name          string `json:"name"`
+	ValueFrom     string `json:"valueFrom"`
+	ContainerPath string `json:"containerPath,omitempty"`
+	Type          string `json:"type,omitempty"`
+	Region        string `json:"region,omitempty"`
+	Provider      string `json:"provider,omitempty"`
+	Target        string `json:"target,omitempty"`
+}
+
+// Secret types, providers and registry authentication types.
+const (
+	SecretTypeEnv     = "ENVIRONMENT_VARIABLE"
+	SecretProviderSSM = "ssm"
+	SecretProviderASM = "asm"
+	AuthTypeASM       = "asm"
+	AuthTypeECR       = "ecr"
+)
+
+// RegistryAuthenticationData is a container's registry authentication: "asm" (a
+// Secrets Manager secret of {"username","password"}) or "ecr".
+type RegistryAuthenticationData struct {
+	Type        string       `json:"type"`
+	ECRAuthData *ECRAuthData `json:"ecrAuthData,omitempty"`
+	ASMAuthData *ASMAuthData `json:"asmAuthData,omitempty"`
+}
+
+// ECRAuthData names an ECR registry.
+type ECRAuthData struct {
+	RegistryID       string `json:"registryId,omitempty"`
+	Region           string `json:"region,omitempty"`
+	EndpointOverride string `json:"endpointOverride,omitempty"`
+	UseExecutionRole bool   `json:"useExecutionRole,omitempty"`
+}
+
+// ASMAuthData names the Secrets Manager secret of a private registry's credentials.
+type ASMAuthData struct {
+	CredentialsParameter string `json:"credentialsParameter"`
+	Region               string `json:"region,omitempty"`
 }
 
 // PortMapping is a port to publish.
