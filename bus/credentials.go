@@ -23,7 +23,8 @@ func CredentialFile(dataDir string, u User) string {
 
 // LoadOrCreateCredentials returns the password of every user: the one given (from the
 // environment, ECS_BUS_PASSWORD_<USER>), else the one in its file, else a new random
-// one written to its file with mode 0600. Only the bus calls it.
+// one written to its file with mode 0600; and makes the credentials key
+// (SealKeyFile) if there is none. Only the bus calls it.
 func LoadOrCreateCredentials(dataDir string, given map[User]string) (map[User]string, error) {
 	out := make(map[User]string, len(Users()))
 	for _, u := range Users() {
@@ -36,6 +37,10 @@ func LoadOrCreateCredentials(dataDir string, given map[User]string) (map[User]st
 			return nil, fmt.Errorf("bus password of user %s: %w", u, err)
 		}
 		out[u] = pw
+	}
+	// The key role credentials are sealed with lives beside the passwords.
+	if err := LoadOrCreateSealKey(SealKeyFile(dataDir)); err != nil {
+		return nil, fmt.Errorf("the credentials key: %w", err)
 	}
 	return out, nil
 }

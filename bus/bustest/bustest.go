@@ -19,8 +19,13 @@ type Bus struct {
 	Server *bus.Server
 	// Passwords of every user.
 	Passwords map[bus.User]string
-	Dir       string
+	// Dir is the bus's data directory; it holds the credentials key
+	// (bus.SealKeyFile(Dir)).
+	Dir string
 }
+
+// Keyring opens what the services seal with the test bus's credentials key.
+func (b *Bus) Keyring() *bus.Keyring { return bus.NewKeyring(bus.SealKeyFile(b.Dir)) }
 
 // Start starts a bus that is shut down when the test ends.
 func Start(t testing.TB) *Bus {
@@ -29,6 +34,9 @@ func Start(t testing.TB) *Bus {
 	pws := map[bus.User]string{}
 	for _, u := range bus.Users() {
 		pws[u] = "test-" + string(u)
+	}
+	if err := bus.LoadOrCreateSealKey(bus.SealKeyFile(dir)); err != nil {
+		t.Fatalf("creating the credentials key: %v", err)
 	}
 	srv, err := bus.StartServer(bus.ServerConfig{StoreDir: dir, Port: -1, Users: pws, Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
 	if err != nil {

@@ -104,11 +104,14 @@ func (s *Service) connectOnce(ctx context.Context, reg bus.Registration) outcome
 	if err != nil {
 		return outcome{err: err}
 	}
-	ws, err := s.dial(ctx, endpoint, reg, !s.sentCredentials)
+	askCredentials := s.needCredentials.Swap(false)
+	ws, err := s.dial(ctx, endpoint, reg, askCredentials)
 	if err != nil {
+		if askCredentials {
+			s.needCredentials.Store(true) // not asked yet
+		}
 		return outcome{err: err}
 	}
-	s.sentCredentials = true
 	start := s.now()
 	s.log.Info().Str("endpoint", endpoint).Msg("ACS connected")
 	ws.SetReadLimit(maxFrameBytes)
@@ -146,6 +149,10 @@ wait:
 		case <-inactivity.C:
 			o = outcome{err: errors.New("no message from ACS within the inactivity timeout")}
 			closeMsg = "InactivityTimeout: no message received"
+			break wait
+		case <-s.kick:
+			o = outcome{err: errors.New("the agent asked for a new connection"), normal: true}
+			closeMsg = "reconnecting"
 			break wait
 		case <-maxAge.C:
 			o = outcome{err: errors.New("connection reached its maximum age"), normal: true}

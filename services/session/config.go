@@ -35,6 +35,14 @@ type Config struct {
 	DisablePrivileged  bool     // ECS_DISABLE_PRIVILEGED
 	DisableHealthCheck bool     // ECS_DISABLE_DOCKER_HEALTH_CHECK
 	External           bool     // ECS_EXTERNAL
+	// TaskIAMRole and TaskIAMRoleNetworkHost advertise task IAM roles
+	// (ECS_ENABLE_TASK_IAM_ROLE, ECS_ENABLE_TASK_IAM_ROLE_NETWORK_HOST).
+	TaskIAMRole            bool
+	TaskIAMRoleNetworkHost bool
+
+	// DataDir is ECS_DATADIR, where the bus keeps the key the credentials are
+	// sealed with.
+	DataDir string
 
 	// AgentVersion and AgentVersionString identify the agent in the ACS URL, the
 	// User-Agent and the stored Registration. AgentHash is the short source hash
@@ -149,28 +157,31 @@ func (t Timers) withDefaults() Timers {
 // ConfigFrom takes the session's settings from the agent's configuration.
 func ConfigFrom(c config.Config) Config {
 	return Config{
-		Cluster:            c.Cluster,
-		ClusterSet:         c.ClusterSet,
-		Region:             c.Region,
-		AccessKeyID:        c.AccessKeyID,
-		SecretAccessKey:    c.SecretAccessKey,
-		SessionToken:       c.SessionToken,
-		BackendHost:        c.BackendHost,
-		SkipTLSVerify:      c.SkipTLSVerify,
-		NoCheckpoint:       !c.Checkpoint,
-		ReservedPorts:      c.ReservedPorts,
-		ReservedPortsUDP:   c.ReservedPortsUDP,
-		ReservedMemory:     c.ReservedMemory,
-		InstanceAttrs:      c.InstanceAttrs,
-		LoggingDrivers:     c.LoggingDrivers,
-		DisablePrivileged:  c.DisablePrivileged,
-		DisableHealthCheck: c.DisableHealthCheck,
-		External:           c.External,
-		AgentVersion:       config.Version,
-		AgentVersionString: config.VersionString(),
-		AgentHash:          AgentHash,
-		MemInfoPath:        "/proc/meminfo",
-		Timers:             DefaultTimers(),
+		Cluster:                c.Cluster,
+		ClusterSet:             c.ClusterSet,
+		Region:                 c.Region,
+		AccessKeyID:            c.AccessKeyID,
+		SecretAccessKey:        c.SecretAccessKey,
+		SessionToken:           c.SessionToken,
+		BackendHost:            c.BackendHost,
+		SkipTLSVerify:          c.SkipTLSVerify,
+		NoCheckpoint:           !c.Checkpoint,
+		ReservedPorts:          c.ReservedPorts,
+		ReservedPortsUDP:       c.ReservedPortsUDP,
+		ReservedMemory:         c.ReservedMemory,
+		InstanceAttrs:          c.InstanceAttrs,
+		LoggingDrivers:         c.LoggingDrivers,
+		DisablePrivileged:      c.DisablePrivileged,
+		DisableHealthCheck:     c.DisableHealthCheck,
+		External:               c.External,
+		TaskIAMRole:            c.TaskIAMRole,
+		TaskIAMRoleNetworkHost: c.TaskIAMRoleNetworkHost,
+		DataDir:                c.DataDir,
+		AgentVersion:           config.Version,
+		AgentVersionString:     config.VersionString(),
+		AgentHash:              AgentHash,
+		MemInfoPath:            "/proc/meminfo",
+		Timers:                 DefaultTimers(),
 	}
 }
 

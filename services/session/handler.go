@@ -34,6 +34,8 @@ type inbound struct {
 	payload  *acs.PayloadMessage
 	manifest *acs.TaskManifestMessage
 	verified *acs.TaskStopVerificationAck
+	// credentials never appear in a log line.
+	credentials *acs.IAMRoleCredentialsMessage
 }
 
 // handleFrame handles one frame on the reader goroutine and reports whether it was
@@ -104,10 +106,12 @@ func (s *Service) handleFrame(ctx context.Context, c sender, frame []byte, work 
 		return true
 
 	case acs.TypeIAMRoleCredentialsMsg:
-		// Task roles are not advertised as a capability, so none should come; the
-		// message is not logged as it carries credentials.
-		log.Warn().Msg("ignoring task role credentials: task IAM roles are not supported")
-		return true
+		// Never logged: it carries credentials.
+		var m acs.IAMRoleCredentialsMessage
+		if !decode(log, env, &m) {
+			return false
+		}
+		return enqueue(ctx, work, inbound{credentials: &m})
 
 	case acs.TypeCloseMessage, acs.TypeErrorMessage,
 		acs.TypeInactiveInstanceException, acs.TypeServerException, acs.TypeBadRequestException,
@@ -151,6 +155,8 @@ func (s *Service) worker(ctx context.Context, c sender, work <-chan inbound) {
 			s.handleManifest(ctx, c, in.manifest)
 		case in.verified != nil:
 			s.handleStopVerified(ctx, in.verified)
+		case in.credentials != nil:
+			s.handleCredentials(ctx, c, in.credentials)
 		}
 	}
 }
@@ -164,6 +170,7 @@ func (s *Service) worker(ctx context.Context, c sender, work <-chan inbound) {
 func (s *Service) handlePayload(ctx context.Context, c sender, m *acs.PayloadMessage) {
 	log := s.log.With().Str(logger.FieldMessageID, m.MessageID).Logger()
 	desired := make([]bus.DesiredTask, 0, len(m.Tasks))
+	var creds []bus.RoleCredentials
 	failed := 0
 	for _, t := range m.Tasks {
 		dt := bus.DesiredTask{
@@ -171,6 +178,12 @@ func (s *Service) handlePayload(ctx context.Context, c sender, m *acs.PayloadMes
 			MessageID: m.MessageID, SeqNum: m.SeqNum, ReceivedAt: s.now().UTC(),
 		}
 		spec, err := payload.Task(t)
+		if err == nil {
+			var rcs []bus.RoleCredentials
+			if rcs, err = payloadCredentials(t); err == nil {
+				creds = append(creds, rcs...)
+			}
+		}
 		if err != nil {
 			failed++
 			log.Error().Err(err).Str(logger.FieldTaskARN, t.Arn).Msg("cannot load task")
@@ -188,6 +201,14 @@ func (s *Service) handlePayload(ctx context.Context, c sender, m *acs.PayloadMes
 	sort.SliceStable(desired, func(i, j int) bool {
 		return desired[i].Task.DesiredStatus == bus.StatusStopped && desired[j].Task.DesiredStatus != bus.StatusStopped
 	})
+	// Credentials first: a task's containers may need them as soon as it is stored.
+	for _, rc := range creds {
+		if err := s.storeCredentials(ctx, rc); err != nil {
+			log.Error().Err(err).Str(logger.FieldTaskARN, rc.TaskArn).Str("credentials_id", rc.CredentialsID).
+				Msg("storing role credentials failed; the payload is not acknowledged")
+			return
+		}
+	}
 	for _, dt := range desired {
 		if err := s.storeDesired(ctx, dt); err != nil {
 			log.Error().Err(err).Str(logger.FieldTaskARN, dt.Task.Arn).Msg("storing a desired task failed; the payload is not acknowledged")
@@ -201,6 +222,12 @@ func (s *Service) handlePayload(ctx context.Context, c sender, m *acs.PayloadMes
 	}
 	if m.SeqNum > s.latestSeq {
 		s.latestSeq = m.SeqNum
+	}
+	for _, rc := range creds {
+		if err := s.ackCredentials(c, m.MessageID, rc); err != nil {
+			log.Warn().Err(err).Msg("acknowledging role credentials")
+			return
+		}
 	}
 	if err := c.send(acs.TypeAckRequest, acs.AckRequest{
 		Cluster: m.ClusterArn, ContainerInstance: m.ContainerInstanceArn, MessageID: m.MessageID,
@@ -297,9 +324,23 @@ func (s *Service) handleStopVerified(ctx context.Context, m *acs.TaskStopVerific
 	}
 }
 
-// runningTasks lists the tasks whose record wants them RUNNING, read from the
-// scheduler's bucket in one pass.
+// runningTasks lists the tasks whose record wants them RUNNING.
 func (s *Service) runningTasks(ctx context.Context) ([]string, error) {
+	recs, err := s.taskRecords(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var arns []string
+	for _, r := range recs {
+		if r.DesiredStatus == bus.StatusRunning && r.Spec.Arn != "" {
+			arns = append(arns, r.Spec.Arn)
+		}
+	}
+	return arns, nil
+}
+
+// taskRecords reads the scheduler's task records in one pass.
+func (s *Service) taskRecords(ctx context.Context) ([]bus.TaskRecord, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	w, err := s.tasks.WatchAll(ctx, jetstream.IgnoreDeletes())
@@ -307,7 +348,7 @@ func (s *Service) runningTasks(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	defer func() { _ = w.Stop() }()
-	var arns []string
+	var recs []bus.TaskRecord
 	for {
 		select {
 		case <-ctx.Done():
@@ -317,16 +358,11 @@ func (s *Service) runningTasks(ctx context.Context) ([]string, error) {
 				return nil, errors.New("the task records' watcher stopped")
 			}
 			if e == nil {
-				return arns, nil // the end of the current values
+				return recs, nil // the end of the current values
 			}
-			var rec struct {
-				Spec struct {
-					Arn string `json:"arn"`
-				} `json:"spec"`
-				DesiredStatus bus.Status `json:"desiredStatus"`
-			}
-			if err := json.Unmarshal(e.Value(), &rec); err == nil && rec.DesiredStatus == bus.StatusRunning && rec.Spec.Arn != "" {
-				arns = append(arns, rec.Spec.Arn)
+			var rec bus.TaskRecord
+			if err := json.Unmarshal(e.Value(), &rec); err == nil {
+				recs = append(recs, rec)
 			}
 		}
 	}

@@ -140,10 +140,11 @@ func attributes(cfg Config, first bool) []types.Attribute {
 }
 
 // capabilities lists only what the agent really does: it runs containers through
-// the Docker API, honours dependsOn ordering and health checks, and runs
-// privileged containers unless told not to. Features it lacks (secrets, IAM roles,
-// ECR auth, awsvpc, firelens…) are not claimed, so the control plane will not place
-// such tasks here.
+// the Docker API, honours dependsOn ordering and health checks, runs privileged
+// containers unless told not to, fetches secrets from SSM and Secrets Manager and
+// private-registry credentials from Secrets Manager with the execution role, and
+// serves task roles when enabled. Features it lacks (ECR auth, awsvpc, firelens…)
+// are not claimed, so the control plane will not place such tasks here.
 func capabilities(cfg Config) []string {
 	var caps []string
 	if !cfg.DisablePrivileged {
@@ -155,6 +156,14 @@ func capabilities(cfg Config) []string {
 	for _, d := range cfg.LoggingDrivers {
 		caps = append(caps, capLegacy+"logging-driver."+d)
 	}
+	if cfg.TaskIAMRole {
+		caps = append(caps, capLegacy+"task-iam-role")
+	}
+	if cfg.TaskIAMRoleNetworkHost {
+		caps = append(caps, capLegacy+"task-iam-role-network-host")
+	}
+	caps = append(caps, capLegacy+"private-registry-authentication.secretsmanager",
+		capPrefix+"secrets.ssm.environment-variables", capPrefix+"secrets.asm.environment-variables")
 	caps = append(caps, capPrefix+"container-ordering")
 	if !cfg.DisableHealthCheck {
 		caps = append(caps, capPrefix+"container-health-check")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -34,11 +35,18 @@ type Service struct {
 	// Set by Run before the ACS loop starts.
 	kv      jetstream.KeyValue // the registration (owner: the session)
 	tasks   jetstream.KeyValue // the scheduler's task records, read for stop verification
+	credKV  jetstream.KeyValue // the tasks' role credentials (owner: the session), sealed
 	started time.Time
+	keyring *bus.Keyring
+
+	// needCredentials asks the next ACS connection for every task's credentials
+	// (sendCredentials=true): on the first connection, and after the bus lost them.
+	needCredentials atomic.Bool
+	// kick ends the current ACS connection, which is then made again at once.
+	kick chan struct{}
 
 	// Owned by Run's goroutine.
 	endpoints          map[string]cachedEndpoint
-	sentCredentials    bool
 	dockerVersion      string // learnt from dockerexec; cfg.DockerVersion wins when set
 	askedDockerVersion bool
 
@@ -70,7 +78,7 @@ func New(cfg Config, nc *nats.Conn, log zerolog.Logger) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("session: %w", err)
 	}
-	return &Service{
+	svc := &Service{
 		cfg:    cfg,
 		log:    log.With().Str(logger.FieldService, "session").Str(logger.FieldCluster, cfg.Cluster).Logger(),
 		nc:     nc,
@@ -87,7 +95,19 @@ func New(cfg Config, nc *nats.Conn, log zerolog.Logger) (*Service, error) {
 		now:       time.Now,
 		endpoints: map[string]cachedEndpoint{},
 		latestSeq: -1,
-	}, nil
+		keyring:   bus.NewKeyring(bus.SealKeyFile(cfg.DataDir)),
+		kick:      make(chan struct{}, 1),
+	}
+	svc.needCredentials.Store(true)
+	return svc, nil
+}
+
+// reconnect ends the current ACS connection; runACS makes a new one at once.
+func (s *Service) reconnect() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
 }
 
 // Run sets up the bus's streams and the instance bucket, registers the instance,
@@ -104,6 +124,9 @@ func (s *Service) Run(ctx context.Context) error {
 	if err == nil {
 		s.tasks, err = bus.OpenBucket(ctx, s.js, bus.BucketTasks)
 	}
+	if err == nil {
+		s.credKV, err = bus.OpenBucket(ctx, s.js, bus.BucketCredentials)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -118,6 +141,9 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	}
 	s.log = s.log.With().Str(logger.FieldInstance, reg.ContainerInstanceArn).Logger()
+	done := make(chan struct{})
+	go func() { defer close(done); s.keepCredentials(ctx) }()
 	s.runACS(ctx, reg)
+	<-done
 	return nil
 }

@@ -76,7 +76,7 @@ func newHarness(t *testing.T, clusters ...string) *harness {
 		InstanceAttrs:  map[string]string{"stack": "prod"},
 		LoggingDrivers: []string{"json-file", "none"},
 		AgentVersion:   "1.105.1", AgentVersionString: "Amazon ECS Agent - v1.105.1 (test)", AgentHash: AgentHash,
-		MemInfoPath: meminfo, NumCPU: 2,
+		MemInfoPath: meminfo, NumCPU: 2, DataDir: b.Dir,
 		Timers: Timers{
 			RegisterBackoffMin: 10 * time.Millisecond, RegisterBackoffMax: 40 * time.Millisecond,
 			RegisterRetryFor:    10 * time.Second,

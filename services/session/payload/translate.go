@@ -38,6 +38,12 @@ func Task(t acs.Task) (bus.TaskSpec, error) {
 		LaunchType:     t.LaunchType,
 		TaskDefAccount: t.TaskDefinitionAccountID,
 	}
+	if t.RoleCredentials != nil {
+		spec.TaskCredentialsID = t.RoleCredentials.CredentialsID
+	}
+	if t.ExecutionRoleCredentials != nil {
+		spec.ExecutionCredentialsID = t.ExecutionRoleCredentials.CredentialsID
+	}
 	if t.CPU != nil {
 		spec.CPU = *t.CPU
 	}
@@ -65,6 +71,9 @@ func Task(t acs.Task) (bus.TaskSpec, error) {
 		cs, err := container(c)
 		if err != nil {
 			return bus.TaskSpec{}, fmt.Errorf("container %s: %w", c.Name, err)
+		}
+		if (len(cs.Secrets) > 0 || cs.RegistryAuth != nil) && spec.ExecutionCredentialsID == "" {
+			return bus.TaskSpec{}, fmt.Errorf("container %s: %w: secrets or registry authentication without executionRoleCredentials", c.Name, ErrInvalidTask)
 		}
 		spec.Containers = append(spec.Containers, cs)
 	}
@@ -170,7 +179,42 @@ func container(c acs.Container) (bus.ContainerSpec, error) {
 			ContainerName: d.ContainerName, Condition: d.Condition,
 		})
 	}
+	for _, sec := range c.Secrets {
+		bs, err := secret(sec)
+		if err != nil {
+			return bus.ContainerSpec{}, err
+		}
+		cs.Secrets = append(cs.Secrets, bs)
+	}
+	if ra := c.RegistryAuthentication; ra != nil {
+		switch {
+		case ra.Type != acs.AuthTypeASM:
+			return bus.ContainerSpec{}, fmt.Errorf("%w: registry authentication type %q is not supported (only %q)", ErrInvalidTask, ra.Type, acs.AuthTypeASM)
+		case ra.ASMAuthData == nil || ra.ASMAuthData.CredentialsParameter == "":
+			return bus.ContainerSpec{}, fmt.Errorf("%w: registry authentication %q has no credentialsParameter", ErrInvalidTask, ra.Type)
+		}
+		cs.RegistryAuth = &bus.RegistryAuth{CredentialsParameter: ra.ASMAuthData.CredentialsParameter, Region: ra.ASMAuthData.Region}
+	}
 	return cs, nil
+}
+
+// secret takes a secret reference as it is (its value is fetched by dockerexec);
+// only environment-variable secrets of SSM and Secrets Manager are handled.
+func secret(s acs.Secret) (bus.Secret, error) {
+	switch {
+	case s.Name == "" || s.ValueFrom == "":
+		return bus.Secret{}, fmt.Errorf("%w: a secret needs a name and a valueFrom", ErrInvalidTask)
+	case s.Type != "" && s.Type != acs.SecretTypeEnv:
+		return bus.Secret{}, fmt.Errorf("%w: secret %s has type %q; only %s is supported", ErrInvalidTask, s.Name, s.Type, acs.SecretTypeEnv)
+	}
+	provider := s.Provider
+	if provider == "" {
+		provider = acs.SecretProviderSSM
+	}
+	if provider != acs.SecretProviderSSM && provider != acs.SecretProviderASM {
+		return bus.Secret{}, fmt.Errorf("%w: secret %s has provider %q, want ssm or asm", ErrInvalidTask, s.Name, s.Provider)
+	}
+	return bus.Secret{Name: s.Name, ValueFrom: s.ValueFrom, Provider: provider, Region: s.Region}, nil
 }
 
 // overrideCommand reads a container's overrides string. Only a present, non-null

@@ -109,3 +109,49 @@ func TestTaskOverridesAndErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestSecretsRegistryAuthAndRoles(t *testing.T) {
+	base := func() acs.Task {
+		return acs.Task{
+			Arn: "arn:aws:ecs:us-west-2:123456789012:task/c/s1", DesiredStatus: "RUNNING",
+			ExecutionRoleCredentials: &acs.IAMRoleCredentials{CredentialsID: "exec-1"},
+			RoleCredentials:          &acs.IAMRoleCredentials{CredentialsID: "task-1"},
+			Containers: []acs.Container{{
+				Name: "app", Image: "127.0.0.1:5000/app",
+				Secrets: []acs.Secret{
+					{Name: "DB", ValueFrom: "/db/password", Provider: "ssm", Type: "ENVIRONMENT_VARIABLE", Region: "us-west-2"},
+					{Name: "API", ValueFrom: "arn:aws:secretsmanager:us-west-2:123456789012:secret:api-AbCdEf:key::", Provider: "asm"},
+				},
+				RegistryAuthentication: &acs.RegistryAuthenticationData{Type: "asm", ASMAuthData: &acs.ASMAuthData{CredentialsParameter: "arn:aws:secretsmanager:us-west-2:123456789012:secret:reg", Region: "us-west-2"}},
+			}},
+		}
+	}
+	spec, err := Task(base())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.TaskCredentialsID != "task-1" || spec.ExecutionCredentialsID != "exec-1" {
+		t.Errorf("credentials IDs %q %q", spec.TaskCredentialsID, spec.ExecutionCredentialsID)
+	}
+	c := spec.Containers[0]
+	if len(c.Secrets) != 2 || c.Secrets[0] != (bus.Secret{Name: "DB", ValueFrom: "/db/password", Provider: "ssm", Region: "us-west-2"}) || c.Secrets[1].Provider != "asm" {
+		t.Errorf("secrets %+v", c.Secrets)
+	}
+	if c.RegistryAuth == nil || c.RegistryAuth.CredentialsParameter != "arn:aws:secretsmanager:us-west-2:123456789012:secret:reg" {
+		t.Errorf("registry auth %+v", c.RegistryAuth)
+	}
+	for name, mutate := range map[string]func(*acs.Task){
+		"no execution role":  func(tk *acs.Task) { tk.ExecutionRoleCredentials = nil },
+		"secret without ref": func(tk *acs.Task) { tk.Containers[0].Secrets[0].ValueFrom = "" },
+		"unknown provider":   func(tk *acs.Task) { tk.Containers[0].Secrets[0].Provider = "vault" },
+		"file secret":        func(tk *acs.Task) { tk.Containers[0].Secrets[0].Type = "MOUNT_POINT" },
+		"ecr auth":           func(tk *acs.Task) { tk.Containers[0].RegistryAuthentication.Type = "ecr" },
+		"asm auth, no param": func(tk *acs.Task) { tk.Containers[0].RegistryAuthentication.ASMAuthData = nil },
+	} {
+		tk := base()
+		mutate(&tk)
+		if _, err := Task(tk); !errors.Is(err, ErrInvalidTask) {
+			t.Errorf("%s: %v, want ErrInvalidTask", name, err)
+		}
+	}
+}
