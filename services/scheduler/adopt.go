@@ -135,6 +135,7 @@ func (s *Scheduler) rebuild(arn string, states []bus.ContainerState) (*bus.TaskR
 			continue // a duplicate of an old crash: the oldest one is the task's
 		}
 		c.DockerID, c.DockerName, c.ImageID = st.DockerID, st.DockerName, st.ImageID
+		c.EndpointID = st.Labels[bus.LabelEndpointID]
 		// The image is there: the container was created from it.
 		c.KnownStatus = bus.StatusPulled
 		task.ApplyState(rec, st.ContainerName, st, now)

@@ -26,6 +26,9 @@ type Config struct {
 	// DynamicPortMin and DynamicPortMax bound the host ports chosen for hostPort 0
 	// (ECS_DYNAMIC_HOST_PORT_RANGE).
 	DynamicPortMin, DynamicPortMax int
+	// Region is given to containers as AWS_REGION and AWS_DEFAULT_REGION unless
+	// they set them.
+	Region string
 	// InspectInterval is how often running containers are inspected to catch
 	// missed events (5 minutes as the real agent, plus jitter).
 	InspectInterval time.Duration
@@ -43,6 +46,7 @@ func ConfigFrom(c config.Config) Config {
 		DynamicPortMin:    c.DynamicPortMin,
 		DynamicPortMax:    c.DynamicPortMax,
 		InspectInterval:   5 * time.Minute,
+		Region:            c.Region,
 	}
 }
 

@@ -18,6 +18,44 @@ func randHex() string {
 	return hex.EncodeToString(b)
 }
 
+// newEndpointID is a container's ID in the task metadata endpoint's paths: random
+// (a UUID, as the real agent's), so that no container can guess another task's.
+func newEndpointID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// The host the real agent's task endpoints are reached at from a container: a
+// link-local address that its init NATs to 127.0.0.1:51679 (deploy/ has the rule).
+const taskEndpointHost = "http://169.254.170.2"
+
+// injectedEnv is the environment the agent gives every container (PROTOCOL.md
+// §4.7): the task metadata endpoints, the agent API, the task role's credentials
+// path, and the region unless the container sets it.
+func injectedEnv(spec bus.TaskSpec, c *bus.ContainerSpec, endpointID, region string) map[string]string {
+	env := map[string]string{}
+	if endpointID != "" {
+		env["ECS_CONTAINER_METADATA_URI"] = taskEndpointHost + "/v3/" + endpointID
+		env["ECS_CONTAINER_METADATA_URI_V4"] = taskEndpointHost + "/v4/" + endpointID
+		env["ECS_AGENT_URI"] = taskEndpointHost + "/api/" + endpointID
+	}
+	if spec.TaskCredentialsID != "" {
+		env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] = "/v2/credentials/" + spec.TaskCredentialsID
+	}
+	if region != "" {
+		for _, k := range []string{"AWS_REGION", "AWS_DEFAULT_REGION"} {
+			if _, set := c.Environment[k]; !set {
+				env[k] = region
+			}
+		}
+	}
+	return env
+}
+
 // volumeName is the Docker volume behind a task-scoped volume (a scratch host
 // volume or a task-scoped docker volume). The suffix is derived from the task ARN
 // rather than drawn at random, so that every container of the task, and a
@@ -31,10 +69,10 @@ func volumeName(spec bus.TaskSpec, v bus.VolumeSpec) string {
 	return task.DockerName(spec.Family, spec.Version, v.Name, hex.EncodeToString(sum[:10]))
 }
 
-// createRequest resolves everything host-side about one container: its granted
-// host ports, the Docker names of the containers it links to or takes volumes
+// createRequest resolves everything host-side about one container: its injected
+// environment, its granted host ports, the Docker names of the containers it links to or takes volumes
 // from, and its volume binds.
-func createRequest(rec *bus.TaskRecord, name string, grant *ledger.Grant) bus.CreateRequest {
+func createRequest(rec *bus.TaskRecord, name string, grant *ledger.Grant, region string) bus.CreateRequest {
 	spec := rec.Spec
 	c := task.Spec(rec, name)
 	cr := task.Container(rec, name)
@@ -46,6 +84,11 @@ func createRequest(rec *bus.TaskRecord, name string, grant *ledger.Grant) bus.Cr
 		Container:   *c,
 		NetworkMode: spec.NetworkMode,
 		DockerName:  cr.DockerName,
+		ExtraEnv:    injectedEnv(spec, c, cr.EndpointID, region),
+		EndpointID:  cr.EndpointID,
+	}
+	if len(c.Secrets) > 0 {
+		req.ExecutionCredentialsID = spec.ExecutionCredentialsID
 	}
 	// Ports: the grant lists every non-range mapping of every container in order.
 	idx := 0

@@ -310,6 +310,9 @@ func (r *runner) advance(ctx context.Context) (bool, error) {
 		}
 		if c := task.Container(r.rec, a.Container); a.Kind == task.Create && c.DockerName == "" {
 			c.DockerName = task.DockerName(r.rec.Spec.Family, r.rec.Spec.Version, c.Name, randHex())
+			if c.EndpointID == "" {
+				c.EndpointID = newEndpointID()
+			}
 			named = true
 		}
 		if a.Kind == task.Pull && r.rec.PullStartedAt == nil {
@@ -397,6 +400,9 @@ func (r *runner) dispatch(ctx context.Context, a task.Action) {
 	switch a.Kind {
 	case task.Pull:
 		req := bus.PullRequest{TaskArn: rec.Spec.Arn, ContainerName: c.Name, Image: spec.Image, Behavior: cfg.ImagePullBehavior}
+		if spec.RegistryAuth != nil {
+			req.RegistryAuth, req.ExecutionCredentialsID = spec.RegistryAuth, rec.Spec.ExecutionCredentialsID
+		}
 		timeout = cfg.PullTimeout + 10*time.Second
 		fn = func(ctx context.Context) (err error) { res.pull, err = d.Pull(ctx, req); return }
 	case task.Create:
@@ -404,7 +410,7 @@ func (r *runner) dispatch(ctx context.Context, a task.Action) {
 		if g, ok := r.s.adm.granted(rec.Spec.Arn); ok {
 			grant = &g
 		}
-		req := createRequest(rec, c.Name, grant)
+		req := createRequest(rec, c.Name, grant, cfg.Region)
 		req.ContainerInstanceArn = r.s.reg.ContainerInstanceArn
 		req.TaskSpec = r.specLabel()
 		timeout = cfg.CreateTimeout + 10*time.Second

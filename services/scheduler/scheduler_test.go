@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -306,5 +307,45 @@ func TestCleanup(t *testing.T) {
 			t.Fatalf("task not cleaned up: record err %v, removed %v", err, e.docker.wasRemoved(id))
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestInjectedEnvironmentAndEndpointIDs(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.Region = "us-west-2"
+	e.start()
+	s := taskSpec("env1",
+		bus.ContainerSpec{Name: "a", Image: "busybox", Essential: true, Memory: 8,
+			Environment: map[string]string{"AWS_REGION": "eu-west-1"},
+			Secrets:     []bus.Secret{{Name: "DB", ValueFrom: "/db", Provider: "ssm"}}},
+		bus.ContainerSpec{Name: "b", Image: "busybox", Essential: true, Memory: 8})
+	s.TaskCredentialsID, s.ExecutionCredentialsID = "task-cred", "exec-cred"
+	e.desire(s, "m1")
+	if rep := e.next(); rep.Status != "RUNNING" {
+		t.Fatalf("report %+v", rep)
+	}
+	a, b := e.docker.request(s.Arn, "a"), e.docker.request(s.Arn, "b")
+	if a.EndpointID == "" || b.EndpointID == "" || a.EndpointID == b.EndpointID || len(a.EndpointID) != 36 {
+		t.Fatalf("endpoint IDs %q %q", a.EndpointID, b.EndpointID)
+	}
+	want := map[string]string{
+		"ECS_CONTAINER_METADATA_URI":             "http://169.254.170.2/v3/" + a.EndpointID,
+		"ECS_CONTAINER_METADATA_URI_V4":          "http://169.254.170.2/v4/" + a.EndpointID,
+		"ECS_AGENT_URI":                          "http://169.254.170.2/api/" + a.EndpointID,
+		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/task-cred",
+		"AWS_DEFAULT_REGION":                     "us-west-2",
+	}
+	if !reflect.DeepEqual(a.ExtraEnv, want) {
+		t.Errorf("injected env of a (sets AWS_REGION itself) = %v, want %v", a.ExtraEnv, want)
+	}
+	if b.ExtraEnv["AWS_REGION"] != "us-west-2" {
+		t.Errorf("b's AWS_REGION %q", b.ExtraEnv["AWS_REGION"])
+	}
+	if a.ExecutionCredentialsID != "exec-cred" || b.ExecutionCredentialsID != "" {
+		t.Errorf("execution credentials: a %q (has secrets), b %q (has none)", a.ExecutionCredentialsID, b.ExecutionCredentialsID)
+	}
+	rec, err := e.record(s.Arn)
+	if err != nil || rec.Containers[0].EndpointID != a.EndpointID {
+		t.Fatalf("record endpoint ID %+v, %v", rec.Containers, err)
 	}
 }
