@@ -59,3 +59,29 @@ func (u userAgentTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r.Header.Set("User-Agent", u.value)
 	return u.next.RoundTrip(r)
 }
+
+// Doer is an HTTP client as the AWS SDK takes one.
+type Doer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+// WithUserAgent wraps a client the SDK built itself (for a configuration loaded with
+// the SDK's own chain, which honours AWS_CA_BUNDLE only on its own client) so that
+// it presents userAgent as HTTPClient's does.
+func WithUserAgent(c Doer, userAgent string) Doer {
+	if userAgent == "" {
+		return c
+	}
+	return userAgentDoer{next: c, value: userAgent}
+}
+
+type userAgentDoer struct {
+	next  Doer
+	value string
+}
+
+func (u userAgentDoer) Do(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("User-Agent", u.value)
+	return u.next.Do(r)
+}

@@ -3,6 +3,7 @@ package dockerexec
 import (
 	"time"
 
+	"github.com/ecs-agent/ecs-agent/awsclient"
 	"github.com/ecs-agent/ecs-agent/bus/config"
 )
 
@@ -31,6 +32,16 @@ type Config struct {
 	PullRetryWait time.Duration
 	// CallTimeout bounds every other Docker call (create, start, inspect, …).
 	CallTimeout time.Duration
+	// DataDir is ECS_DATADIR, where the bus keeps the key the tasks' credentials
+	// are sealed with.
+	DataDir string
+	// Region is the region of a secret whose reference names none.
+	Region string
+	// UserAgent is sent on every AWS call.
+	UserAgent string
+	// EngineAuthType and EngineAuthData are the instance's registry credentials
+	// (ECS_ENGINE_AUTH_TYPE, ECS_ENGINE_AUTH_DATA).
+	EngineAuthType, EngineAuthData string
 	// MaxInFlight is how many requests are served at once; further requests wait in
 	// the bus subscription.
 	MaxInFlight int
@@ -58,6 +69,11 @@ func ConfigFrom(c config.Config) Config {
 		PullAttempts:   defaultPullAttempts,
 		PullRetryWait:  defaultPullRetryWait,
 		CallTimeout:    max(c.ContainerCreateTimeout, c.ContainerStartTimeout),
+		DataDir:        c.DataDir,
+		Region:         c.Region,
+		UserAgent:      awsclient.UserAgent(config.VersionString()),
+		EngineAuthType: c.EngineAuthType,
+		EngineAuthData: c.EngineAuthData,
 		MaxInFlight:    defaultMaxInFlight,
 	}
 }

@@ -50,7 +50,12 @@ func (s *Service) handleCreate(ctx context.Context, req bus.CreateRequest) (bus.
 		log.Debug().Str(logger.FieldDockerID, c.ID).Msg("container already exists")
 		return bus.CreateReply{DockerID: c.ID, DockerName: summaryName(c), Existed: true}, nil
 	}
-	cfg, host, err := createConfig(req, s.cfg.HostPortBindIP)
+	secretEnv, err := s.secrets.env(ctx, req.ExecutionCredentialsID, req.Container.Secrets)
+	if err != nil {
+		log.Warn().Err(err).Msg("the container's secrets could not be fetched")
+		return bus.CreateReply{}, err
+	}
+	cfg, host, err := createConfig(req, s.cfg.HostPortBindIP, secretEnv)
 	if err != nil {
 		return bus.CreateReply{}, err
 	}

@@ -31,6 +31,8 @@ const (
 type puller struct {
 	images Images
 	cfg    Config
+	// auth is the X-Registry-Auth of a pull ("" for none).
+	auth func(context.Context, bus.PullRequest) (string, error)
 
 	mu       sync.Mutex
 	inflight map[string]*pullCall
@@ -42,8 +44,11 @@ type pullCall struct {
 	err   error
 }
 
-func newPuller(images Images, cfg Config) *puller {
-	return &puller{images: images, cfg: cfg, inflight: map[string]*pullCall{}}
+func newPuller(images Images, cfg Config, auth func(context.Context, bus.PullRequest) (string, error)) *puller {
+	if auth == nil {
+		auth = func(context.Context, bus.PullRequest) (string, error) { return "", nil }
+	}
+	return &puller{images: images, cfg: cfg, auth: auth, inflight: map[string]*pullCall{}}
 }
 
 // pull makes req.Image present according to req.Behavior. Callers that arrive while
@@ -62,7 +67,11 @@ func (p *puller) pull(ctx context.Context, req bus.PullRequest) (bus.PullReply, 
 	default:
 		return bus.PullReply{}, badRequest("pull: behavior %q: want default, always, once or prefer-cached", behavior)
 	}
+	// Pulls share only with pulls of the same credentials.
 	key := behavior + "|" + req.Image
+	if req.RegistryAuth != nil {
+		key += "|" + req.ExecutionCredentialsID + "|" + req.RegistryAuth.CredentialsParameter
+	}
 	p.mu.Lock()
 	call, ok := p.inflight[key]
 	if !ok {
@@ -72,7 +81,7 @@ func (p *puller) pull(ctx context.Context, req bus.PullRequest) (bus.PullReply, 
 			// Detached from the first caller: the others still want the image.
 			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.PullTimeout)
 			defer cancel()
-			call.reply, call.err = p.do(pctx, req.Image, behavior)
+			call.reply, call.err = p.do(pctx, req, behavior)
 			p.mu.Lock()
 			delete(p.inflight, key)
 			p.mu.Unlock()
@@ -90,7 +99,8 @@ func (p *puller) pull(ctx context.Context, req bus.PullRequest) (bus.PullReply, 
 
 // do runs one pull decision. For now an image already present is never pulled again
 // except under "always", so "once" and "prefer-cached" behave alike.
-func (p *puller) do(ctx context.Context, ref, behavior string) (bus.PullReply, error) {
+func (p *puller) do(ctx context.Context, req bus.PullRequest, behavior string) (bus.PullReply, error) {
+	ref := req.Image
 	local, err := p.images.ImageInspect(ctx, ref)
 	present := err == nil
 	if err != nil && !cerrdefs.IsNotFound(err) {
@@ -99,7 +109,11 @@ func (p *puller) do(ctx context.Context, ref, behavior string) (bus.PullReply, e
 	if present && behavior != PullAlways {
 		return bus.PullReply{ImageID: local.ID, Digest: repoDigest(ref, local.RepoDigests)}, nil
 	}
-	attempts, pullErr := p.pullWithRetries(ctx, ref)
+	auth, err := p.auth(ctx, req)
+	if err != nil {
+		return bus.PullReply{}, err
+	}
+	attempts, pullErr := p.pullWithRetries(ctx, ref, auth)
 	if pullErr != nil {
 		var be *bus.Error
 		if errors.As(pullErr, &be) {
@@ -123,10 +137,10 @@ func (p *puller) do(ctx context.Context, ref, behavior string) (bus.PullReply, e
 // attempts, and returns how many attempts were made. An engine that does not answer
 // comes back as a *bus.Error right away; a registry answer that cannot change (no
 // such repository, access denied, bad reference) is not retried.
-func (p *puller) pullWithRetries(ctx context.Context, ref string) (int, error) {
+func (p *puller) pullWithRetries(ctx context.Context, ref, auth string) (int, error) {
 	bo := backoff.Backoff{Min: p.cfg.PullRetryWait, Max: 8 * p.cfg.PullRetryWait, Factor: 2, Jitter: 0.2}.Start()
 	for attempt := 1; ; attempt++ {
-		err := p.pullOnce(ctx, ref)
+		err := p.pullOnce(ctx, ref, auth)
 		if err == nil {
 			return attempt, nil
 		}
@@ -150,8 +164,8 @@ func permanentPullError(err error) bool {
 // pullOnce runs one pull to its end. The engine reports failures in the middle of a
 // pull inside the progress stream, not as the call's error, so the stream is read to
 // its end and its error messages are returned.
-func (p *puller) pullOnce(ctx context.Context, ref string) error {
-	rc, err := p.images.ImagePull(ctx, ref, image.PullOptions{})
+func (p *puller) pullOnce(ctx context.Context, ref, auth string) error {
+	rc, err := p.images.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: auth})
 	if err != nil {
 		return err
 	}

@@ -29,13 +29,14 @@ type Deps struct {
 
 // Service is a running dockerexec: the command endpoints and the event watcher.
 type Service struct {
-	cfg    Config
-	nc     *nats.Conn
-	docker Docker
-	log    zerolog.Logger
-	pull   *puller
-	keys   keyLocks
-	inst   *instance
+	cfg     Config
+	nc      *nats.Conn
+	docker  Docker
+	log     zerolog.Logger
+	pull    *puller
+	secrets *secretStore
+	keys    keyLocks
+	inst    *instance
 	// closeDocker is set when New made the client, so Run closes it.
 	closeDocker func() error
 }
@@ -60,7 +61,8 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		deps.Docker, s.closeDocker = c, c.Close
 	}
 	s.docker = deps.Docker
-	s.pull = newPuller(s.docker, cfg)
+	s.secrets = newSecretStore(cfg, deps.Conn)
+	s.pull = newPuller(s.docker, cfg, s.secrets.registryAuth)
 	s.keys = keyLocks{m: map[string]*keyLock{}}
 	s.inst = newInstance(cfg.Cluster)
 	return s, nil

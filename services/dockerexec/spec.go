@@ -26,11 +26,11 @@ const (
 // dockerConfig.hostConfig unmarshalled over them (their keys win), then the agent's
 // labels (they win over everything). A problem the task definition can fix comes
 // back as CodeCreateFailed; a malformed request as CodeBadRequest.
-func createConfig(req bus.CreateRequest, bindIP string) (*container.Config, *container.HostConfig, error) {
+func createConfig(req bus.CreateRequest, bindIP string, secretEnv map[string]string) (*container.Config, *container.HostConfig, error) {
 	c := req.Container
 	cfg := &container.Config{
 		Image:        c.Image,
-		Env:          environment(c.Environment, req.ExtraEnv),
+		Env:          environment(c.Environment, req.ExtraEnv, secretEnv),
 		ExposedPorts: nat.PortSet{},
 		Labels:       map[string]string{},
 	}
@@ -110,18 +110,21 @@ func agentLabels(req bus.CreateRequest) map[string]string {
 	if req.TaskSpec != "" {
 		l[bus.LabelTaskSpec] = req.TaskSpec
 	}
+	if req.EndpointID != "" {
+		l[bus.LabelEndpointID] = req.EndpointID
+	}
 	return l
 }
 
-// environment merges the container's environment with the agent's, the agent's
-// winning, sorted so that the same request always builds the same container.
-func environment(own, extra map[string]string) []string {
-	merged := make(map[string]string, len(own)+len(extra))
-	for k, v := range own {
-		merged[k] = v
-	}
-	for k, v := range extra {
-		merged[k] = v
+// environment merges the container's environment, the agent's and the secrets',
+// each winning over the ones before, sorted so that the same request always builds
+// the same container.
+func environment(layers ...map[string]string) []string {
+	merged := map[string]string{}
+	for _, l := range layers {
+		for k, v := range l {
+			merged[k] = v
+		}
 	}
 	env := make([]string, 0, len(merged))
 	for k, v := range merged {

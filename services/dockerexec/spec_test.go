@@ -44,7 +44,7 @@ func TestCreateConfigResources(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			req := baseRequest()
 			req.Container.CPU, req.Container.Memory = tc.cpu, tc.mem
-			_, host, err := createConfig(req, "0.0.0.0")
+			_, host, err := createConfig(req, "0.0.0.0", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -65,7 +65,7 @@ func TestCreateConfigFields(t *testing.T) {
 		{ContainerPort: 80, HostPort: 8080},
 		{ContainerPort: 53, Protocol: "udp"},
 	}
-	cfg, host, err := createConfig(req, "127.0.0.1")
+	cfg, host, err := createConfig(req, "127.0.0.1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestCreateConfigDockerConfigMerge(t *testing.T) {
 		HostConfig: `{"CapAdd":["NET_ADMIN"],"Memory":134217728,"MemoryReservation":67108864,"ReadonlyRootfs":true}`,
 		Version:    "1.17",
 	}
-	cfg, host, err := createConfig(req, "0.0.0.0")
+	cfg, host, err := createConfig(req, "0.0.0.0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestCreateConfigErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			req := baseRequest()
 			tc.modify(&req)
-			_, _, err := createConfig(req, "0.0.0.0")
+			_, _, err := createConfig(req, "0.0.0.0", nil)
 			if !errors.Is(err, &bus.Error{Code: tc.code}) {
 				t.Errorf("err %v, want code %d", err, tc.code)
 			}
@@ -176,7 +176,7 @@ func TestCreateConfigNetworkModes(t *testing.T) {
 			req := baseRequest()
 			req.NetworkMode = tc.mode
 			req.PortBindings = []bus.PortMapping{{ContainerPort: 80}}
-			_, host, err := createConfig(req, "0.0.0.0")
+			_, host, err := createConfig(req, "0.0.0.0", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -190,7 +190,7 @@ func TestCreateConfigNetworkModes(t *testing.T) {
 func TestCreateConfigPortRange(t *testing.T) {
 	req := baseRequest()
 	req.PortBindings = []bus.PortMapping{{ContainerPortRange: "9000-9002", HostPort: 7000}}
-	cfg, host, err := createConfig(req, "0.0.0.0")
+	cfg, host, err := createConfig(req, "0.0.0.0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,8 +58,17 @@ type Engine struct {
 	nextPort   int
 	now        func() time.Time
 	pulls      map[string]int
+	pullAuths  map[string]string // the last X-Registry-Auth of each reference
 	creates    int
 	starts     map[string]int
+}
+
+// PullAuth is the registry authentication (Docker's base64 X-Registry-Auth) of
+// the last pull of ref.
+func (e *Engine) PullAuth(ref string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.pullAuths[ref]
 }
 
 // StartCount is how many times the container was really started (a start of a
@@ -280,13 +289,17 @@ func (e *Engine) ImageInspect(ctx context.Context, ref string, _ ...client.Image
 
 // ImagePull fetches from the fake registry. Like the engine, an unknown repository
 // fails the call itself, while other registry errors arrive in the progress stream.
-func (e *Engine) ImagePull(ctx context.Context, ref string, _ image.PullOptions) (io.ReadCloser, error) {
+func (e *Engine) ImagePull(ctx context.Context, ref string, opts image.PullOptions) (io.ReadCloser, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err := e.check(); err != nil {
 		return nil, err
 	}
 	e.pulls[ref]++
+	if e.pullAuths == nil {
+		e.pullAuths = map[string]string{}
+	}
+	e.pullAuths[ref] = opts.RegistryAuth
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	_ = enc.Encode(map[string]string{"status": "Pulling from " + ref})

@@ -351,6 +351,15 @@ func Failed(rec *bus.TaskRecord, kind Kind, name string, err error, now time.Tim
 	if c == nil {
 		return
 	}
+	if bus.CodeOf(err) == bus.CodeResourceInit {
+		// A task resource (its secrets, its registry credentials) could not be
+		// prepared: that is the task's reason, as the real agent reports it.
+		reason := bus.CodeResourceInit.Name() + ": " + describe(err)
+		Fail(rec, reason)
+		if c.Reason == "" {
+			c.Reason = reason
+		}
+	}
 	if c.Reason == "" {
 		c.Reason = kind.errorName() + ": " + describe(err)
 	}
