@@ -23,10 +23,15 @@ func (a *acsSession) run() {
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	defer retry.Stop()
+	refresh := time.NewTicker(refreshCheckInterval(cfg.CredentialsDuration))
+	defer refresh.Stop()
+	resendCreds := time.NewTicker(cfg.PayloadRetryInterval)
+	defer resendCreds.Stop()
 
 	// Owed payload first, then the manifest: its timeline then exceeds that payload's
-	// seqNum, and it lists the tasks just sent.
-	if !a.sendOwed(retry) || !a.sendManifest() {
+	// seqNum, and it lists the tasks just sent. Then the credentials of the tasks the
+	// agent already holds, all of them if it asked.
+	if !a.sendOwed(retry) || !a.sendManifest() || !a.refreshCredentials(true) {
 		return
 	}
 	for {
@@ -42,6 +47,12 @@ func (a *acsSession) run() {
 			ok = a.retryPayload(retry)
 		case v := <-a.verifications:
 			ok = a.answerStopVerification(v)
+		case ack := <-a.credAcks:
+			a.credentialsAcknowledged(ack)
+		case <-refresh.C:
+			ok = a.refreshCredentials(false)
+		case <-resendCreds.C:
+			ok = a.resendRefreshes()
 		case <-manifest.C:
 			ok = a.sendManifest()
 		case <-heartbeat.C:
@@ -62,10 +73,20 @@ func (a *acsSession) sendOwed(retry *time.Timer) bool {
 }
 
 // sendPayload puts tasks in flight in a new message (new messageId, the instance's next
-// seqNum) and arms the retry timer; no tasks means nothing in flight.
+// seqNum) and arms the retry timer; no tasks means nothing in flight. Role credentials
+// are minted for the message here, outside the store's lock; a task whose minting fails
+// waits for the next retry, which arms the timer even with nothing in flight.
 func (a *acsSession) sendPayload(owed []acs.Task, retry *time.Timer) bool {
 	a.inflight = nil
 	retry.Stop()
+	if len(owed) == 0 {
+		return true
+	}
+	id := newHex()
+	owed, deferred := a.withCredentials(owed, id)
+	if deferred > 0 {
+		retry.Reset(a.srv.cfg.PayloadRetryInterval)
+	}
 	if len(owed) == 0 {
 		return true
 	}
@@ -76,7 +97,7 @@ func (a *acsSession) sendPayload(owed []acs.Task, retry *time.Timer) bool {
 	a.inflight = &acs.PayloadMessage{
 		ClusterArn:           a.clusterArn,
 		ContainerInstanceArn: a.instanceArn,
-		MessageID:            newHex(),
+		MessageID:            id,
 		Tasks:                owed,
 		SeqNum:               seq,
 		GeneratedAt:          time.Now().UnixMilli(),
@@ -114,7 +135,7 @@ func (a *acsSession) acknowledged(id string, retry *time.Timer) bool {
 // instance for good.
 func (a *acsSession) retryPayload(retry *time.Timer) bool {
 	if a.inflight == nil {
-		return true
+		return a.sendOwed(retry) // tasks deferred by a failed minting
 	}
 	owed := a.srv.store.Owed(a.instanceArn)
 	if sameDesired(owed, a.inflight.Tasks) {

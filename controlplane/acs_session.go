@@ -33,6 +33,9 @@ const (
 //	              │                                      changed ─▶ replace it (new id, seqNum)
 //	              ├─ every ManifestInterval: TaskManifestMessage
 //	              ├─ TaskStopVerificationMessage ─▶ TaskStopVerificationAck
+//	              ├─ on connect (sendCredentials=true) and when a third of their lifetime
+//	              │  is left: IAMRoleCredentialsMessage per role, re-sent every
+//	              │  PayloadRetryInterval until its IAMRoleCredentialsAckRequest
 //	              └─ every HeartbeatInterval: HeartbeatMessage
 //	any read error or close() ends run.
 //
@@ -48,12 +51,19 @@ type acsSession struct {
 	kick          chan struct{}                        // capacity 1: "owed tasks may have changed"
 	acks          chan string                          // messageIds of AckRequests
 	verifications chan acs.TaskStopVerificationMessage // stop verifications to answer
-	done          chan struct{}
-	closeOnce     sync.Once
+	credAcks      chan acs.IAMRoleCredentialsAckRequest
+	// sendCredentials is the agent's request (in the URL) for every role's credentials
+	// on connect, which it makes when it starts and holds none.
+	sendCredentials bool
+	done            chan struct{}
+	closeOnce       sync.Once
 
 	// Owned by run.
 	inflight  *acs.PayloadMessage // the payload awaiting its ack, if any
 	manifests []string            // messageIds of the latest manifests, newest last
+	// refreshes holds the unacknowledged IAMRoleCredentialsMessage of each role, by
+	// credentials ID: a newer refresh of a role replaces its older one.
+	refreshes map[string]acs.IAMRoleCredentialsMessage
 }
 
 func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request) {
@@ -109,7 +119,11 @@ func (s *Server) serveACS(w http.ResponseWriter, r *http.Request, instanceArn st
 		kick:          make(chan struct{}, 1),
 		acks:          make(chan string, 16),
 		verifications: make(chan acs.TaskStopVerificationMessage, 4),
+		credAcks:      make(chan acs.IAMRoleCredentialsAckRequest, 16),
 		done:          make(chan struct{}),
+		refreshes:     map[string]acs.IAMRoleCredentialsMessage{},
+
+		sendCredentials: r.URL.Query().Get("sendCredentials") == "true",
 	}
 	s.mu.Lock()
 	if s.closed {
@@ -172,7 +186,8 @@ func (a *acsSession) write(typ string, msg any) bool {
 	return true
 }
 
-// readLoop runs on its own goroutine and hands acks and stop verifications to run; it
+// readLoop runs on its own goroutine and hands acks (of payloads and of credentials) and
+// stop verifications to run; it
 // blocks only on run taking them.
 func (a *acsSession) readLoop() {
 	defer a.close()
@@ -212,7 +227,18 @@ func (a *acsSession) readLoop() {
 			case <-a.done:
 				return
 			}
-		case acs.TypeHeartbeatAckRequest, acs.TypeIAMRoleCredentialsAck, acs.TypeNackRequest:
+		case acs.TypeIAMRoleCredentialsAck:
+			var ack acs.IAMRoleCredentialsAckRequest
+			if err := json.Unmarshal(env.Message, &ack); err != nil || ack.MessageID == "" || ack.CredentialsID == "" {
+				a.log.Warn().Str("type", env.Type).Msg("ignoring a credentials ack without messageId or credentialsId")
+				continue
+			}
+			select {
+			case a.credAcks <- ack:
+			case <-a.done:
+				return
+			}
+		case acs.TypeHeartbeatAckRequest, acs.TypeNackRequest:
 			a.log.Debug().Str("type", env.Type).Msg("ACS message")
 		default:
 			a.log.Debug().Str("type", env.Type).Msg("ignoring unknown ACS message")

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/ecs-agent/ecs-agent/controlplane/creds"
 	"github.com/ecs-agent/ecs-agent/controlplane/fault"
 )
 
@@ -46,6 +47,8 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			reply(http.StatusOK, map[string]any{"containerInstanceArns": conns})
 		case "/admin/reports":
 			s.serveReports(r, reply)
+		case "/admin/credentials":
+			s.serveCredentials(r, reply)
 		default:
 			http.NotFound(w, r)
 		}
@@ -128,4 +131,51 @@ func (s *Server) serveReports(r *http.Request, reply func(int, any)) {
 		return
 	}
 	reply(http.StatusOK, map[string]any{"taskArn": arn, "reports": list})
+}
+
+// CredentialsRecord is one role of a task in GET /admin/credentials: its credentials ID
+// and every issue of its credentials, with the agent's acks. It holds no key.
+type CredentialsRecord struct {
+	RoleType      string        `json:"roleType"`
+	RoleArn       string        `json:"roleArn"`
+	CredentialsID string        `json:"credentialsId"`
+	Issues        []creds.Issue `json:"issues"`
+}
+
+// Credentials returns the credentials record of each role of a task, task role first,
+// and whether the task exists. A role whose credentials were never issued (since the
+// control plane started) has no issues.
+func (s *Server) Credentials(taskArn string) ([]CredentialsRecord, bool) {
+	roles, ok := s.store.TaskRoles(taskArn)
+	if !ok {
+		return nil, false
+	}
+	issued := map[string][]creds.Issue{}
+	for _, r := range s.book.ForTask(taskArn) {
+		issued[r.CredentialsID] = r.Issues
+	}
+	out := make([]CredentialsRecord, 0, len(roles))
+	for _, r := range roles {
+		is := issued[r.CredentialsID]
+		if is == nil {
+			is = []creds.Issue{}
+		}
+		out = append(out, CredentialsRecord{RoleType: r.Type, RoleArn: r.Arn, CredentialsID: r.CredentialsID, Issues: is})
+	}
+	return out, true
+}
+
+// serveCredentials answers GET /admin/credentials?task=<ARN>.
+func (s *Server) serveCredentials(r *http.Request, reply func(int, any)) {
+	arn := r.URL.Query().Get("task")
+	if arn == "" {
+		reply(http.StatusBadRequest, map[string]string{"error": "task is required"})
+		return
+	}
+	roles, ok := s.Credentials(arn)
+	if !ok {
+		reply(http.StatusNotFound, map[string]string{"error": "no task " + arn})
+		return
+	}
+	reply(http.StatusOK, map[string]any{"taskArn": arn, "roles": roles})
 }

@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/rs/zerolog"
 
+	"github.com/ecs-agent/ecs-agent/controlplane/creds"
 	"github.com/ecs-agent/ecs-agent/controlplane/fault"
 	"github.com/ecs-agent/ecs-agent/controlplane/sigv4"
 	"github.com/ecs-agent/ecs-agent/controlplane/state"
@@ -29,6 +31,7 @@ const (
 	DefaultHeartbeatInterval    = 20 * time.Second
 	DefaultPayloadRetryInterval = 5 * time.Second
 	DefaultManifestInterval     = 60 * time.Second
+	DefaultCredentialsDuration  = time.Hour
 )
 
 // Config configures a Server. Zero values take the defaults above.
@@ -47,6 +50,15 @@ type Config struct {
 	// ManifestInterval is how often each ACS socket gets a TaskManifestMessage, besides
 	// the one sent on every connect.
 	ManifestInterval time.Duration
+	// CredentialsDuration is the lifetime of the task role credentials handed to agents;
+	// they are refreshed when less than a third of it is left. The command refuses less
+	// than creds.MinDuration (CheckCredentialsDuration); tests may use less.
+	CredentialsDuration time.Duration
+	// STSEndpoint, when set, makes credentials with AssumeRole at that URL (signed with
+	// the control plane's own credentials from the SDK's default chain); "" invents them.
+	STSEndpoint string
+	// Minter overrides both (tests).
+	Minter creds.Minter
 	// SnapshotPath names the state file; "" keeps state in memory only.
 	SnapshotPath string
 	Logger       zerolog.Logger
@@ -60,6 +72,8 @@ type Server struct {
 	faults   *fault.Set
 	verifier sigv4.Verifier
 	upgrader websocket.Upgrader
+	minter   creds.Minter
+	book     *creds.Book
 
 	mu       sync.Mutex
 	sessions map[string]*acsSession // ACS sessions by container instance ARN
@@ -89,6 +103,21 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ManifestInterval <= 0 {
 		cfg.ManifestInterval = DefaultManifestInterval
 	}
+	if cfg.CredentialsDuration <= 0 {
+		cfg.CredentialsDuration = DefaultCredentialsDuration
+	}
+	minter := cfg.Minter
+	switch {
+	case minter != nil:
+	case cfg.STSEndpoint != "":
+		m, err := creds.NewSTS(context.Background(), cfg.STSEndpoint, cfg.Region, cfg.CredentialsDuration)
+		if err != nil {
+			return nil, err
+		}
+		minter = m
+	default:
+		minter = &creds.Local{Duration: cfg.CredentialsDuration}
+	}
 	store, err := state.New(state.Options{Region: cfg.Region, Account: cfg.Account, SnapshotPath: cfg.SnapshotPath})
 	if err != nil {
 		return nil, fmt.Errorf("opening state: %w", err)
@@ -99,6 +128,8 @@ func New(cfg Config) (*Server, error) {
 		store:    store,
 		faults:   &fault.Set{},
 		verifier: sigv4.Verifier{Credentials: cfg.Credentials},
+		minter:   minter,
+		book:     creds.NewBook(),
 		upgrader: websocket.Upgrader{
 			ReadBufferSize:  4096,
 			WriteBufferSize: 32 * 1024,
@@ -143,6 +174,15 @@ func (s *Server) Close() error {
 	}
 	if err := s.store.Save(); err != nil {
 		return errors.Join(errors.New("closing control plane"), err)
+	}
+	return nil
+}
+
+// CheckCredentialsDuration refuses a credentials lifetime the command should not run
+// with: below creds.MinDuration the agent would spend its time refreshing.
+func CheckCredentialsDuration(d time.Duration) error {
+	if d < creds.MinDuration {
+		return fmt.Errorf("credentials duration %s is below the minimum of %s", d, creds.MinDuration)
 	}
 	return nil
 }

@@ -31,16 +31,87 @@ func (s *Store) Owed(instanceArn string) []acs.Task {
 		for _, c := range t.Containers {
 			arns[c.Name] = c.Arn
 		}
-		out = append(out, taskdef.ToACS(clone(td.Def), taskdef.Placement{
+		at := taskdef.ToACS(clone(td.Def), taskdef.Placement{
 			TaskArn:       t.Arn,
 			ClusterArn:    t.ClusterArn,
 			Revision:      t.Revision,
 			DesiredStatus: t.DesiredStatus,
 			Overrides:     clone(t.Overrides),
 			ContainerArns: arns,
-		}))
+			Region:        s.opts.Region,
+		})
+		if t.DesiredStatus == StatusRunning {
+			at.RoleCredentials, at.ExecutionRoleCredentials = credentialSlots(t)
+		}
+		out = append(out, at)
 	}
 	return out
+}
+
+// credentialSlots names the task's role credentials without keys: the delivery mints the
+// keys and fills them in outside the store's lock, right before sending.
+func credentialSlots(t *Task) (task, execution *acs.IAMRoleCredentials) {
+	if t.TaskRoleArn != "" {
+		task = &acs.IAMRoleCredentials{CredentialsID: t.TaskCredentialsID, RoleArn: t.TaskRoleArn}
+	}
+	if t.ExecutionRoleArn != "" {
+		execution = &acs.IAMRoleCredentials{CredentialsID: t.ExecutionCredentialsID, RoleArn: t.ExecutionRoleArn}
+	}
+	return task, execution
+}
+
+// Role is one role of a task, as the credentials delivery needs it.
+type Role struct {
+	Type          string // acs.RoleTypeTaskApplication or acs.RoleTypeTaskExecution
+	Arn           string
+	CredentialsID string
+}
+
+// RoleTask is a task with at least one role.
+type RoleTask struct {
+	TaskArn    string
+	ClusterArn string
+	Roles      []Role
+}
+
+// Roles lists the task's roles, task role first.
+func (t *Task) Roles() []Role {
+	var out []Role
+	if t.TaskRoleArn != "" {
+		out = append(out, Role{Type: acs.RoleTypeTaskApplication, Arn: t.TaskRoleArn, CredentialsID: t.TaskCredentialsID})
+	}
+	if t.ExecutionRoleArn != "" {
+		out = append(out, Role{Type: acs.RoleTypeTaskExecution, Arn: t.ExecutionRoleArn, CredentialsID: t.ExecutionCredentialsID})
+	}
+	return out
+}
+
+// RoleTasks lists, oldest first, the tasks on the instance that hold role credentials
+// the agent may use: tasks with a role that the agent has acknowledged (so it knows
+// them) and has not reported STOPPED. A task not yet acknowledged gets its credentials
+// in its payload instead.
+func (s *Store) RoleTasks(instanceArn string) []RoleTask {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ts := s.placedLocked(instanceArn, func(t *Task) bool {
+		return t.Delivered != "" && t.LastStatus != StatusStopped && (t.TaskRoleArn != "" || t.ExecutionRoleArn != "")
+	})
+	out := make([]RoleTask, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, RoleTask{TaskArn: t.Arn, ClusterArn: t.ClusterArn, Roles: t.Roles()})
+	}
+	return out
+}
+
+// TaskRoles returns the roles of a task by ARN and whether the task exists.
+func (s *Store) TaskRoles(taskArn string) ([]Role, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tasks[taskArn]
+	if t == nil {
+		return nil, false
+	}
+	return t.Roles(), true
 }
 
 // placedLocked returns the tasks placed on the instance that keep says to keep, oldest

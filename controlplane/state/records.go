@@ -138,6 +138,13 @@ type Task struct {
 	// ack); EverSent says whether the task was in any payload at all.
 	Delivered string `json:"delivered,omitempty"`
 	EverSent  bool   `json:"everSent,omitempty"`
+	// TaskRoleArn and ExecutionRoleArn are the roles the task runs with (overrides win
+	// over the definition's); each has a credentials ID that stays the same through
+	// every refresh of its credentials. The keys themselves are never stored.
+	TaskRoleArn            string `json:"taskRoleArn,omitempty"`
+	ExecutionRoleArn       string `json:"executionRoleArn,omitempty"`
+	TaskCredentialsID      string `json:"taskCredentialsId,omitempty"`
+	ExecutionCredentialsID string `json:"executionCredentialsId,omitempty"`
 
 	CreatedAt          time.Time  `json:"createdAt"`
 	PullStartedAt      *time.Time `json:"pullStartedAt,omitempty"`

@@ -159,6 +159,16 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// newUUID returns a random (version 4) UUID, the form of ECS credentials IDs.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
 // clusterNameOf accepts a name or an ARN and returns the name; "" means "default".
 func clusterNameOf(ref string) string {
 	if ref == "" {

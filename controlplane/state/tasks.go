@@ -208,6 +208,13 @@ func (s *Store) newTaskLocked(c *Cluster, td *TaskDefinition, instanceArn string
 		Version:           1,
 		CreatedAt:         s.now(),
 	}
+	t.TaskRoleArn, t.ExecutionRoleArn = td.Def.Roles(in.Overrides)
+	if t.TaskRoleArn != "" {
+		t.TaskCredentialsID = newUUID()
+	}
+	if t.ExecutionRoleArn != "" {
+		t.ExecutionCredentialsID = newUUID()
+	}
 	for _, cd := range td.Def.ContainerDefinitions {
 		ct := Container{
 			Name:          cd.Name,

@@ -60,6 +60,23 @@ type ContainerDefinition struct {
 	PseudoTerminal         *bool             `json:"pseudoTerminal,omitempty"`
 	SecurityOptions        []string          `json:"dockerSecurityOptions,omitempty"`
 	SystemControls         []SystemControl   `json:"systemControls,omitempty"`
+	// Secrets and RepositoryCredentials are read by the agent with the task's execution
+	// role, so a definition with either must name one.
+	Secrets               []Secret               `json:"secrets,omitempty"`
+	RepositoryCredentials *RepositoryCredentials `json:"repositoryCredentials,omitempty"`
+}
+
+// Secret is an environment variable whose value the agent fetches from SSM Parameter
+// Store or Secrets Manager (valueFrom names the parameter or the secret).
+type Secret struct {
+	Name      string `json:"name"`
+	ValueFrom string `json:"valueFrom"`
+}
+
+// RepositoryCredentials names the Secrets Manager secret holding a private registry's
+// {"username","password"}.
+type RepositoryCredentials struct {
+	CredentialsParameter string `json:"credentialsParameter"`
 }
 
 // IsEssential applies the API default: a container is essential unless it says not.
@@ -200,6 +217,12 @@ type ContainerOverride struct {
 	CPU               *int64     `json:"cpu,omitempty"`
 	Memory            *int64     `json:"memory,omitempty"`
 	MemoryReservation *int64     `json:"memoryReservation,omitempty"`
+}
+
+// Roles returns the task role and execution role ARNs a task of d runs with: the
+// overrides' win over the definition's.
+func (d Definition) Roles(o Overrides) (taskRole, executionRole string) {
+	return firstNonEmpty(o.TaskRoleArn, d.TaskRoleArn), firstNonEmpty(o.ExecutionRoleArn, d.ExecutionRoleArn)
 }
 
 // For returns the override of the named container, if any.

@@ -18,6 +18,9 @@ type Placement struct {
 	DesiredStatus string            // RUNNING or STOPPED
 	Overrides     Overrides         // RunTask/StartTask overrides
 	ContainerArns map[string]string // container name → container ARN
+	// Region is the control plane's: the region of secrets and registry credentials
+	// named without an ARN.
+	Region string
 }
 
 // ToACS builds the ACS Task the agent receives for one task of d. It is total: whatever d
@@ -49,7 +52,7 @@ func ToACS(d Definition, p Placement) acs.Task {
 		t.Memory = &mem
 	}
 	for _, c := range d.ContainerDefinitions {
-		t.Containers = append(t.Containers, containerToACS(d.NetworkMode, c, p.Overrides.For(c.Name), p.ContainerArns[c.Name]))
+		t.Containers = append(t.Containers, containerToACS(d.NetworkMode, p.Region, c, p.Overrides.For(c.Name), p.ContainerArns[c.Name]))
 	}
 	for _, v := range d.Volumes {
 		t.Volumes = append(t.Volumes, volumeToACS(v))
@@ -57,7 +60,7 @@ func ToACS(d Definition, p Placement) acs.Task {
 	return t
 }
 
-func containerToACS(networkMode string, c ContainerDefinition, o *ContainerOverride, arn string) acs.Container {
+func containerToACS(networkMode, region string, c ContainerDefinition, o *ContainerOverride, arn string) acs.Container {
 	out := acs.Container{
 		Name:            c.Name,
 		Image:           c.Image,
@@ -76,6 +79,9 @@ func containerToACS(networkMode string, c ContainerDefinition, o *ContainerOverr
 		ContainerArn:    arn,
 		LinuxParameters: linuxParametersToACS(c.LinuxParameters),
 		Overrides:       "{}",
+
+		Secrets:                secretsToACS(c.Secrets, region),
+		RegistryAuthentication: registryAuthToACS(c.RepositoryCredentials, region),
 	}
 	memory, reservation := c.Memory, c.MemoryReservation
 	for _, kv := range c.Environment {

@@ -47,6 +47,9 @@ func Validate(d Definition) error {
 			return invalidTask(fmt.Sprintf("requiresCompatibilities[%d]", i), c, compatibilities.String())
 		}
 	}
+	if err := validateRoles(d); err != nil {
+		return err
+	}
 	taskMem, err := parseMemory(d.Memory)
 	if err != nil {
 		return err
@@ -181,6 +184,9 @@ func ValidateOverrides(d Definition, o Overrides) error {
 				return awserr.InvalidParameter("Invalid environment[%d].name \"\" in the override of container %s: must not be empty.", i, co.Name)
 			}
 		}
+	}
+	if err := validateRoleOverrides(o); err != nil {
+		return err
 	}
 	if _, err := parseCPU(o.CPU); err != nil {
 		return awserr.InvalidParameter("%s", awserr.As(err).Message)

@@ -34,7 +34,7 @@ func (v containerCheck) fail(field string, value any, rule string) error {
 func (v containerCheck) validate() error {
 	for _, check := range []func() error{
 		v.validateResources, v.validateLinks, v.validatePorts, v.validateMounts,
-		v.validateHealthCheck, v.validateDocker, v.validateLinux,
+		v.validateHealthCheck, v.validateDocker, v.validateLinux, v.validateSecrets,
 	} {
 		if err := check(); err != nil {
 			return err

@@ -38,12 +38,17 @@ func run() error {
 	manifest := flag.Duration("manifest-interval", controlplane.DefaultManifestInterval, "ACS TaskManifestMessage interval (one is also sent on every connect)")
 	accessKey := flag.String("access-key", controlplane.DevAccessKey, "accepted AWS access key ID")
 	secretKey := flag.String("secret-key", controlplane.DevSecretKey, "secret of the accepted access key")
+	credsDuration := flag.Duration("credentials-duration", controlplane.DefaultCredentialsDuration, "lifetime of the task role credentials handed to agents (at least 1m)")
+	stsEndpoint := flag.String("sts-endpoint", "", "mint task role credentials with AssumeRole at this STS URL (default: invent them)")
 	loglevel := flag.String("loglevel", "info", "log level: debug, info, warn, error")
 	flag.Parse()
 
 	level, err := zerolog.ParseLevel(*loglevel)
 	if err != nil {
 		return fmt.Errorf("--loglevel %q: %w", *loglevel, err)
+	}
+	if err := controlplane.CheckCredentialsDuration(*credsDuration); err != nil {
+		return fmt.Errorf("--credentials-duration: %w", err)
 	}
 	log := zerolog.New(os.Stdout).Level(level).With().Timestamp().Logger()
 
@@ -63,6 +68,8 @@ func run() error {
 		HeartbeatInterval:    *heartbeat,
 		PayloadRetryInterval: *payloadRetry,
 		ManifestInterval:     *manifest,
+		CredentialsDuration:  *credsDuration,
+		STSEndpoint:          *stsEndpoint,
 		SnapshotPath:         *snapshot,
 		Logger:               log,
 	})
