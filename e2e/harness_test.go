@@ -208,6 +208,7 @@ type agentEnv struct {
 	DataDir           string
 	BusPort           int
 	IntrospectionPort int
+	TaskEndpointPort  int
 	BackendURL        string
 }
 
@@ -217,6 +218,7 @@ func newAgentEnv(t *testing.T, backend string) agentEnv {
 		DataDir:           t.TempDir(),
 		BusPort:           freePort(t),
 		IntrospectionPort: freePort(t),
+		TaskEndpointPort:  freePort(t),
 		BackendURL:        backend,
 	}
 }
@@ -232,6 +234,7 @@ func (a agentEnv) vars() []string {
 		"ECS_BUS_PORT=" + strconv.Itoa(a.BusPort),
 		"ECS_BUS_URL=nats://127.0.0.1:" + strconv.Itoa(a.BusPort),
 		"ECS_INTROSPECTION_PORT=" + strconv.Itoa(a.IntrospectionPort),
+		"ECS_TASK_ENDPOINT_PORT=" + strconv.Itoa(a.TaskEndpointPort),
 		"ECS_METRICS_PORT=" + "0",
 		"ECS_HOST_PORT_BIND_IP=127.0.0.1",
 		"ECS_LOGLEVEL=debug",

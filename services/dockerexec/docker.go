@@ -51,6 +51,7 @@ type Docker interface {
 	Images
 	EventSource
 	Engine
+	Stats
 }
 
 var _ Docker = (*client.Client)(nil)

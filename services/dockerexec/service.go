@@ -105,6 +105,7 @@ func (s *Service) Run(ctx context.Context) error {
 		{"remove", bus.SubjectDockerRemove, decoded(s.handleRemove)},
 		{"inspect", bus.SubjectDockerInspect, decoded(s.handleInspect)},
 		{"list", bus.SubjectDockerList, decoded(s.handleList)},
+		{"stats", bus.SubjectDockerStats, decoded(s.handleStats)},
 	}
 	for _, ep := range endpoints {
 		h := s.dispatch(ctx, ep.name, ep.fn, sem, &inflight)

@@ -8,6 +8,9 @@
 //   - the introspection API on 127.0.0.1:51678 (package introspection), answered
 //     from the registration and task records that the session and the scheduler
 //     keep in key-value buckets;
+//   - the credentials and task metadata endpoints (v2 credentials, v3 and v4 task
+//     metadata and stats) on 127.0.0.1:51679 (package taskserver), answered from the
+//     same task records, the sealed credentials bucket and dockerexec's stats;
 //   - a Prometheus /metrics endpoint on 127.0.0.1:51680 (package metrics).
 //
 // Reporter runs as its own process (cmd/ecs-reporter) or inside the all-in-one

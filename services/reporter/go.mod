@@ -27,11 +27,13 @@ require (
 	github.com/nats-io/nuid v1.0.1 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
-	golang.org/x/time v0.16.0 // indirect
 )
 
 replace github.com/ecs-agent/ecs-agent/bus => ../../bus
 
-require github.com/ecs-agent/ecs-agent/awsclient v0.0.0
+require (
+	github.com/ecs-agent/ecs-agent/awsclient v0.0.0
+	golang.org/x/time v0.16.0
+)
 
 replace github.com/ecs-agent/ecs-agent/awsclient => ../../awsclient

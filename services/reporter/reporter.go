@@ -22,6 +22,7 @@ import (
 	"github.com/ecs-agent/ecs-agent/services/reporter/introspection"
 	"github.com/ecs-agent/ecs-agent/services/reporter/metrics"
 	"github.com/ecs-agent/ecs-agent/services/reporter/outbox"
+	"github.com/ecs-agent/ecs-agent/services/reporter/taskserver"
 )
 
 // Name is the service name, used for the bus connection and logs.
@@ -42,6 +43,15 @@ type Config struct {
 	IntrospectionAddr string
 	// MetricsAddr is where /metrics listens (127.0.0.1:51680); empty disables it.
 	MetricsAddr string
+	// TaskEndpointAddr is where the credentials and task metadata endpoints listen
+	// (127.0.0.1:ECS_TASK_ENDPOINT_PORT); empty disables them. Port 0 picks a free one.
+	TaskEndpointAddr string
+	// DataDir is ECS_DATADIR, where the bus keeps the key credentials are sealed with;
+	// required with TaskEndpointAddr.
+	DataDir string
+	// TaskMetadataRPS and TaskMetadataBurst throttle each task's requests to the task
+	// endpoints (ECS_TASK_METADATA_RPS_LIMIT); zero takes the defaults, 40 and 60.
+	TaskMetadataRPS, TaskMetadataBurst int
 	// Outbox tunes delivery; zero values take the real agent's defaults.
 	Outbox outbox.Config
 }
@@ -66,6 +76,11 @@ func ConfigFrom(c config.Config) Config {
 	if c.IntrospectionPort > 0 {
 		cfg.IntrospectionAddr = hostPort(c.IntrospectionPort)
 	}
+	if c.TaskEndpointPort > 0 {
+		cfg.TaskEndpointAddr = hostPort(c.TaskEndpointPort)
+	}
+	cfg.DataDir = c.DataDir
+	cfg.TaskMetadataRPS, cfg.TaskMetadataBurst = c.TaskMetadataRPS, c.TaskMetadataBurst
 	return cfg
 }
 
@@ -84,6 +99,7 @@ type Reporter struct {
 	addrMu    sync.Mutex
 	introAddr net.Addr
 	metrAddr  net.Addr
+	taskAddr  net.Addr
 }
 
 // New validates cfg and builds the reporter. nc is a bus connection the reporter
@@ -92,6 +108,9 @@ type Reporter struct {
 func New(cfg Config, nc *nats.Conn, log zerolog.Logger) (*Reporter, error) {
 	if nc == nil {
 		return nil, errors.New("reporter: no bus connection")
+	}
+	if cfg.TaskEndpointAddr != "" && cfg.DataDir == "" {
+		return nil, errors.New("reporter: the task endpoints need ECS_DATADIR, where the credentials key is")
 	}
 	client, err := ecsapi.New(cfg.ECS)
 	if err != nil {
@@ -127,6 +146,14 @@ func (r *Reporter) MetricsAddr() net.Addr {
 	return r.metrAddr
 }
 
+// TaskEndpointAddr is the bound address of the credentials and task metadata
+// endpoints, nil before Ready or when disabled.
+func (r *Reporter) TaskEndpointAddr() net.Addr {
+	r.addrMu.Lock()
+	defer r.addrMu.Unlock()
+	return r.taskAddr
+}
+
 // Metrics returns the live counters.
 func (r *Reporter) Metrics() metrics.Snapshot { return r.metrics.Snapshot() }
 
@@ -141,10 +168,13 @@ func (r *Reporter) Run(ctx context.Context) error {
 	if err := ob.Setup(ctx); err != nil {
 		return nilOnCancel(ctx, err)
 	}
-	var instanceKV, tasksKV jetstream.KeyValue
+	var instanceKV, tasksKV, credsKV jetstream.KeyValue
 	instanceKV, err = bus.OpenBucket(ctx, js, bus.BucketInstance)
 	if err == nil {
 		tasksKV, err = bus.OpenBucket(ctx, js, bus.BucketTasks)
+	}
+	if err == nil && r.cfg.TaskEndpointAddr != "" {
+		credsKV, err = bus.OpenBucket(ctx, js, bus.BucketCredentials)
 	}
 	if err != nil {
 		return nilOnCancel(ctx, err)
@@ -173,6 +203,24 @@ func (r *Reporter) Run(ctx context.Context) error {
 		r.metrAddr = addr
 		r.addrMu.Unlock()
 	}
+	if r.cfg.TaskEndpointAddr != "" {
+		log := r.log.With().Str("component", "taskserver").Logger()
+		h := taskserver.Handler(
+			taskserver.Config{Cluster: r.cfg.Cluster, RPS: r.cfg.TaskMetadataRPS, Burst: r.cfg.TaskMetadataBurst},
+			r.state,
+			taskserver.BucketCredentials{KV: credsKV, Keyring: bus.NewKeyring(bus.SealKeyFile(r.cfg.DataDir))},
+			taskserver.DockerStats{Conn: r.nc},
+			log)
+		srv, addr, err := serve(r.cfg.TaskEndpointAddr, h, log)
+		if err != nil {
+			shutdown(servers)
+			return fmt.Errorf("reporter: task endpoints (ECS_TASK_ENDPOINT_PORT): %w", err)
+		}
+		servers = append(servers, srv)
+		r.addrMu.Lock()
+		r.taskAddr = addr
+		r.addrMu.Unlock()
+	}
 	defer shutdown(servers)
 
 	var wg sync.WaitGroup
@@ -182,7 +230,8 @@ func (r *Reporter) Run(ctx context.Context) error {
 		}
 	})
 	wg.Go(func() { _ = ob.Run(ctx) })
-	r.log.Info().Stringer("introspection", r.IntrospectionAddr()).Stringer("metrics", r.MetricsAddr()).Msg("reporter running")
+	r.log.Info().Stringer("introspection", r.IntrospectionAddr()).Stringer("metrics", r.MetricsAddr()).
+		Stringer("task_endpoints", r.TaskEndpointAddr()).Msg("reporter running")
 	close(r.ready)
 	wg.Wait()
 	return nil
@@ -223,6 +272,9 @@ func nilOnCancel(ctx context.Context, err error) error {
 	}
 	return fmt.Errorf("reporter: %w", err)
 }
+
+// The introspection state is also what the task endpoints read.
+var _ taskserver.Tasks = (*introspection.State)(nil)
 
 // ecsSubmitter adapts the ECS client's rejection to the outbox's.
 type ecsSubmitter struct{ c *ecsapi.Client }

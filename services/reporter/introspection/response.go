@@ -104,7 +104,7 @@ func NewTaskResponse(t bus.TaskRecord) TaskResponse {
 			CreatedAt:  nonZero(c.CreatedAt),
 			StartedAt:  nonZero(c.StartedAt),
 			Ports:      ports(c, spec),
-			Volumes:    mounts(spec, volumes),
+			Volumes:    Mounts(spec, volumes),
 		})
 	}
 	return resp
@@ -136,9 +136,9 @@ func protocol(p string) string {
 	return p
 }
 
-// mounts describes the container's mount points from the task definition: a host
-// volume by its path, a Docker volume by its name.
-func mounts(spec bus.ContainerSpec, volumes map[string]bus.VolumeSpec) []VolumeResponse {
+// Mounts describes a container's mount points from the task definition: a host
+// volume by its path, a Docker volume by its name. volumes are the task's, by name.
+func Mounts(spec bus.ContainerSpec, volumes map[string]bus.VolumeSpec) []VolumeResponse {
 	var out []VolumeResponse
 	for _, m := range spec.MountPoints {
 		v := VolumeResponse{Destination: m.ContainerPath}

@@ -18,6 +18,11 @@ type State struct {
 	mu    sync.RWMutex
 	reg   *bus.Registration
 	tasks map[string]bus.TaskRecord // by bucket key
+	// byEndpoint and byCredentials index tasks (by bucket key) by their containers'
+	// metadata endpoint IDs and by their task role's credentials ID, for the task
+	// metadata and credentials endpoints.
+	byEndpoint    map[string]string
+	byCredentials map[string]string
 }
 
 var _ Source = (*State)(nil)
@@ -47,6 +52,23 @@ func (s *State) Tasks() []bus.TaskRecord {
 		return out[i].Spec.Arn < out[j].Spec.Arn
 	})
 	return out
+}
+
+// TaskByEndpointID returns the task one of whose containers has the task metadata
+// endpoint ID id.
+func (s *State) TaskByEndpointID(id string) (bus.TaskRecord, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, ok := s.tasks[s.byEndpoint[id]]
+	return t, ok && id != ""
+}
+
+// TaskByCredentialsID returns the task whose task role's credentials have the ID id.
+func (s *State) TaskByCredentialsID(id string) (bus.TaskRecord, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, ok := s.tasks[s.byCredentials[id]]
+	return t, ok && id != ""
 }
 
 // Follow watches both buckets until ctx ends, keeping State current. The watchers
@@ -105,8 +127,11 @@ func (s *State) setTask(e jetstream.KeyValueEntry, log zerolog.Logger) {
 	defer s.mu.Unlock()
 	if s.tasks == nil {
 		s.tasks = map[string]bus.TaskRecord{}
+		s.byEndpoint = map[string]string{}
+		s.byCredentials = map[string]string{}
 	}
 	if e.Operation() != jetstream.KeyValuePut {
+		s.unindex(e.Key())
 		delete(s.tasks, e.Key())
 		return
 	}
@@ -115,5 +140,30 @@ func (s *State) setTask(e jetstream.KeyValueEntry, log zerolog.Logger) {
 		log.Warn().Err(err).Str("key", e.Key()).Msg("undecodable task record in the tasks bucket")
 		return
 	}
+	s.unindex(e.Key())
 	s.tasks[e.Key()] = t
+	for _, c := range t.Containers {
+		if c.EndpointID != "" {
+			s.byEndpoint[c.EndpointID] = e.Key()
+		}
+	}
+	if id := t.Spec.TaskCredentialsID; id != "" {
+		s.byCredentials[id] = e.Key()
+	}
+}
+
+// unindex drops the index entries of the task under key; s.mu is held.
+func (s *State) unindex(key string) {
+	old, ok := s.tasks[key]
+	if !ok {
+		return
+	}
+	for _, c := range old.Containers {
+		if s.byEndpoint[c.EndpointID] == key {
+			delete(s.byEndpoint, c.EndpointID)
+		}
+	}
+	if s.byCredentials[old.Spec.TaskCredentialsID] == key {
+		delete(s.byCredentials, old.Spec.TaskCredentialsID)
+	}
 }
