@@ -20,20 +20,36 @@ import (
 // that using it needs a pull.
 func localRegistry(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("docker-registry")
-	if err != nil {
-		t.Skip("docker-registry is not installed (apt-get install docker-registry)")
-	}
 	port := 51670
 	if l, err := net.Listen("tcp", "127.0.0.1:51670"); err != nil {
 		port = freePort(t)
 	} else {
 		l.Close()
 	}
+	addr := startRegistry(t, port, "")
+	image := addr + "/busybox:latest"
+	for _, args := range [][]string{{"tag", testImage, image}, {"push", image}, {"image", "rm", image}} {
+		if out, err := exec.Command("docker", args...).CombinedOutput(); err != nil {
+			t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	return addr
+}
+
+// startRegistry runs Debian's docker-registry on 127.0.0.1:port with the extra
+// configuration lines given (an auth section, say), and returns its host:port once
+// it listens.
+func startRegistry(t *testing.T, port int, extraConf string) string {
+	t.Helper()
+	bin, err := exec.LookPath("docker-registry")
+	if err != nil {
+		t.Skip("docker-registry is not installed (apt-get install docker-registry)")
+	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.yml")
-	conf := fmt.Sprintf("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)
+	conf := fmt.Sprintf("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\n%shttp:\n  addr: %s\n",
+		filepath.Join(dir, "data"), extraConf, addr)
 	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -46,12 +62,6 @@ func localRegistry(t *testing.T) string {
 		c.Close()
 		return true, ""
 	})
-	image := addr + "/busybox:latest"
-	for _, args := range [][]string{{"tag", testImage, image}, {"push", image}, {"image", "rm", image}} {
-		if out, err := exec.Command("docker", args...).CombinedOutput(); err != nil {
-			t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
 	return addr
 }
 

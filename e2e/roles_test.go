@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -66,11 +65,6 @@ func createSecret(t *testing.T, moto *bustest.Moto, name, value string) string {
 // authenticated pull.
 func authRegistry(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("docker-registry")
-	if err != nil {
-		t.Skip("docker-registry is not installed (apt-get install docker-registry)")
-	}
-	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	dir := t.TempDir()
 	hash, err := bcrypt.GenerateFromPassword([]byte(e2eRegPass), bcrypt.DefaultCost)
 	if err != nil {
@@ -80,21 +74,7 @@ func authRegistry(t *testing.T) string {
 	if err := os.WriteFile(htpasswd, []byte(e2eRegUser+":"+string(hash)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	conf := fmt.Sprintf("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\n"+
-		"auth:\n  htpasswd:\n    realm: e2e\n    path: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), htpasswd, addr)
-	cfg := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	startProc(t, "docker-registry", bin, nil, "serve", cfg)
-	waitFor(t, 15*time.Second, "the registry to listen", func() (bool, string) {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err != nil {
-			return false, err.Error()
-		}
-		c.Close()
-		return true, ""
-	})
+	addr := startRegistry(t, freePort(t), fmt.Sprintf("auth:\n  htpasswd:\n    realm: e2e\n    path: %s\n", htpasswd))
 	image := addr + "/private/busybox:latest"
 	dockerCfg := t.TempDir() // the docker CLI's login stays out of the user's config
 	login := exec.Command("docker", "--config", dockerCfg, "login", "-u", e2eRegUser, "--password-stdin", addr)
