@@ -13,7 +13,9 @@ GO        ?= go
 OUT       ?= out
 VERSION   := $(shell sed -n 's/^const Version = "\(.*\)"/\1/p' bus/config/config.go)
 GITHASH   := $(shell git rev-parse --short=8 HEAD 2>/dev/null || echo unknown)
-LDFLAGS   := -s -w
+LDFLAGS   ?= -s -w
+# Every binary knows the commit it was built from (agentHash, the version string).
+BUILDINFO := -X github.com/ecs-agent/ecs-agent/bus/config.gitHash=$(GITHASH)
 MODULES   := acs awsclient bus controlplane services/session services/scheduler services/dockerexec services/reporter .
 BINARIES  := amazon-ecs-agent ecs-bus ecs-session ecs-scheduler ecs-dockerexec ecs-reporter ecs-controlplane
 TEST_IMAGE ?= ecs-agent-test/busybox:latest
@@ -27,13 +29,13 @@ all: gobuild
 
 gobuild:
 	@mkdir -p $(OUT)
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(OUT)/amazon-ecs-agent ./cmd/amazon-ecs-agent
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(OUT)/ecs-bus ./bus/cmd/ecs-bus
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(OUT)/ecs-session ./services/session/cmd/ecs-session
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(OUT)/ecs-scheduler ./services/scheduler/cmd/ecs-scheduler
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(OUT)/ecs-dockerexec ./services/dockerexec/cmd/ecs-dockerexec
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(OUT)/ecs-reporter ./services/reporter/cmd/ecs-reporter
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(OUT)/ecs-controlplane ./controlplane/cmd/ecs-controlplane
+	$(GO) build -ldflags '$(LDFLAGS) $(BUILDINFO)' -o $(OUT)/amazon-ecs-agent ./cmd/amazon-ecs-agent
+	$(GO) build -ldflags '$(LDFLAGS) $(BUILDINFO)' -o $(OUT)/ecs-bus ./bus/cmd/ecs-bus
+	$(GO) build -ldflags '$(LDFLAGS) $(BUILDINFO)' -o $(OUT)/ecs-session ./services/session/cmd/ecs-session
+	$(GO) build -ldflags '$(LDFLAGS) $(BUILDINFO)' -o $(OUT)/ecs-scheduler ./services/scheduler/cmd/ecs-scheduler
+	$(GO) build -ldflags '$(LDFLAGS) $(BUILDINFO)' -o $(OUT)/ecs-dockerexec ./services/dockerexec/cmd/ecs-dockerexec
+	$(GO) build -ldflags '$(LDFLAGS) $(BUILDINFO)' -o $(OUT)/ecs-reporter ./services/reporter/cmd/ecs-reporter
+	$(GO) build -ldflags '$(LDFLAGS) $(BUILDINFO)' -o $(OUT)/ecs-controlplane ./controlplane/cmd/ecs-controlplane
 
 static:
 	$(MAKE) gobuild CGO_ENABLED=0 LDFLAGS='-s -w -extldflags "-static"'

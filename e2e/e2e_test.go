@@ -40,6 +40,12 @@ func TestAllInOne(t *testing.T) {
 		if aws.ToString(v.AgentVersion) != "1.105.1" {
 			t.Errorf("agentVersion %q", aws.ToString(v.AgentVersion))
 		}
+		// agentHash is the commit the binary was built from, as the real agent's.
+		if head, err := exec.Command("git", "-C", repoRoot(t), "rev-parse", "--short=8", "HEAD").Output(); err == nil {
+			if want := strings.TrimSpace(string(head)); aws.ToString(v.AgentHash) != want {
+				t.Errorf("agentHash %q, want the build's commit %q", aws.ToString(v.AgentHash), want)
+			}
+		}
 	})
 
 	t.Run("simple-exit", func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime/debug"
 )
 
 // Flags are the command-line flags every agent binary accepts.
@@ -51,5 +52,25 @@ func Parse(name string, args []string, out io.Writer) (Config, Flags, error) {
 
 // VersionString is what -version prints and introspection reports.
 func VersionString() string {
-	return "Amazon ECS Agent - v" + Version + " (ecs-agent)"
+	return "Amazon ECS Agent - v" + Version + " (" + GitHash() + ")"
+}
+
+// gitHash is set at build time (make: -X …/bus/config.gitHash=<short commit>).
+var gitHash string
+
+// GitHash is the short commit the binary was built from, as the real agent sends it
+// in agentHash and its version string: the build's -X value, else the commit Go
+// recorded from the checkout, else "unknown".
+func GitHash() string {
+	if gitHash != "" {
+		return gitHash
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 8 {
+				return s.Value[:8]
+			}
+		}
+	}
+	return "unknown"
 }

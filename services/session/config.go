@@ -179,15 +179,11 @@ func ConfigFrom(c config.Config) Config {
 		DataDir:                c.DataDir,
 		AgentVersion:           config.Version,
 		AgentVersionString:     config.VersionString(),
-		AgentHash:              AgentHash,
+		AgentHash:              config.GitHash(),
 		MemInfoPath:            "/proc/meminfo",
 		Timers:                 DefaultTimers(),
 	}
 }
-
-// AgentHash is the agentHash sent to ACS. The real agent sends its short git hash;
-// the control plane only records it, so ours names the implementation instead.
-const AgentHash = "ecsagent"
 
 // ErrConfig classifies a configuration the session cannot run with.
 var ErrConfig = errors.New("bad configuration")

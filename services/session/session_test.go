@@ -75,7 +75,7 @@ func newHarness(t *testing.T, clusters ...string) *harness {
 		ReservedPorts: []int{22, 2375}, ReservedPortsUDP: []int{}, ReservedMemory: 100,
 		InstanceAttrs:  map[string]string{"stack": "prod"},
 		LoggingDrivers: []string{"json-file", "none"},
-		AgentVersion:   "1.105.1", AgentVersionString: "Amazon ECS Agent - v1.105.1 (test)", AgentHash: AgentHash,
+		AgentVersion:   "1.105.1", AgentVersionString: "Amazon ECS Agent - v1.105.1 (test)", AgentHash: "0123abcd",
 		MemInfoPath: meminfo, NumCPU: 2, DataDir: b.Dir,
 		Timers: Timers{
 			RegisterBackoffMin: 10 * time.Millisecond, RegisterBackoffMax: 40 * time.Millisecond,
@@ -339,7 +339,7 @@ func TestACSUpgradeIsSigned(t *testing.T) {
 		t.Fatalf("upgrade signature: %v", sock.sigErr)
 	}
 	want := map[string]string{
-		"agentHash": AgentHash, "agentVersion": "1.105.1", "clusterArn": "test",
+		"agentHash": "0123abcd", "agentVersion": "1.105.1", "clusterArn": "test",
 		"containerInstanceArn": h.registration().ContainerInstanceArn,
 		"protocolVersion":      "2", "sendCredentials": "true", "seqNum": "1",
 	}
