@@ -53,6 +53,23 @@ type Resource struct {
 	StringSetValue []string `json:"stringSetValue,omitempty"`
 }
 
+// MarshalJSON writes a resource as ECS does: a STRINGSET always has its
+// stringSetValue, [] when empty (PORTS_UDP of most instances).
+func (r Resource) MarshalJSON() ([]byte, error) {
+	type plain Resource
+	if r.Type != "STRINGSET" {
+		return json.Marshal(plain(r))
+	}
+	set := r.StringSetValue
+	if set == nil {
+		set = []string{}
+	}
+	return json.Marshal(struct {
+		plain
+		StringSetValue []string `json:"stringSetValue"`
+	}{plain(r), set})
+}
+
 // Instance is a container instance.
 type Instance struct {
 	Arn            string          `json:"arn"`

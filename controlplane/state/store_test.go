@@ -1,6 +1,7 @@
 package state
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -126,3 +127,13 @@ func TestStopNeverSentTaskReleasesResources(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestStringSetResourceAlwaysHasItsSet(t *testing.T) {
+	b, err := json.Marshal([]Resource{{Name: "PORTS_UDP", Type: "STRINGSET"}, {Name: "CPU", Type: "INTEGER", IntegerValue: 2048}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(b); got != `[{"name":"PORTS_UDP","type":"STRINGSET","stringSetValue":[]},{"name":"CPU","type":"INTEGER","integerValue":2048}]` {
+		t.Errorf("got %s", got)
+	}
+}

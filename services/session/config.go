@@ -3,6 +3,7 @@ package session
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ecs-agent/ecs-agent/bus/config"
@@ -166,7 +167,7 @@ func ConfigFrom(c config.Config) Config {
 		BackendHost:            c.BackendHost,
 		SkipTLSVerify:          c.SkipTLSVerify,
 		NoCheckpoint:           !c.Checkpoint,
-		ReservedPorts:          c.ReservedPorts,
+		ReservedPorts:          withAgentPorts(c.ReservedPorts, c.IntrospectionPort, c.TaskEndpointPort, c.MetricsPort),
 		ReservedPortsUDP:       c.ReservedPortsUDP,
 		ReservedMemory:         c.ReservedMemory,
 		InstanceAttrs:          c.InstanceAttrs,
@@ -183,6 +184,19 @@ func ConfigFrom(c config.Config) Config {
 		MemInfoPath:            "/proc/meminfo",
 		Timers:                 DefaultTimers(),
 	}
+}
+
+// withAgentPorts adds the agent's own listening ports (introspection, the task
+// endpoints, metrics when enabled) to the reserved ones, as the real agent does, so
+// that no task is placed on them.
+func withAgentPorts(reserved []int, ports ...int) []int {
+	out := append([]int{}, reserved...)
+	for _, p := range ports {
+		if p > 0 && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // ErrConfig classifies a configuration the session cannot run with.
