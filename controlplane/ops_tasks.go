@@ -35,6 +35,7 @@ func (in runTaskInput) toState() state.RunInput {
 		Tags:           in.Tags,
 		PropagateTags:  in.PropagateTags,
 		Constraints:    in.PlacementConstraints,
+		LaunchType:     in.LaunchType,
 	}
 	if in.Count != nil {
 		out.Count = *in.Count

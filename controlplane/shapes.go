@@ -223,7 +223,7 @@ func (s *Server) taskView(t state.Task, withTags bool) taskOut {
 		StoppingAt:         epochOf(t.StoppingAt),
 		StoppedAt:          epochOf(t.StoppedAt),
 		Group:              t.Group,
-		LaunchType:         "EC2",
+		LaunchType:         launchType(t.LaunchType),
 		AvailabilityZone:   s.zone(),
 		Attachments:        []any{},
 		Attributes:         []any{},
@@ -293,3 +293,10 @@ func tagsOut(tags []state.Tag, show bool) []state.Tag {
 
 // zone is the availability zone the control plane reports for everything.
 func (s *Server) zone() string { return s.cfg.Region + "a" }
+
+func launchType(lt string) string {
+	if lt == "" {
+		return state.LaunchTypeEC2
+	}
+	return lt
+}

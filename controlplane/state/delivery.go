@@ -39,6 +39,7 @@ func (s *Store) Owed(instanceArn string) []acs.Task {
 			Overrides:     clone(t.Overrides),
 			ContainerArns: arns,
 			Region:        s.opts.Region,
+			LaunchType:    launchTypeOf(t.LaunchType),
 		})
 		if t.DesiredStatus == StatusRunning {
 			at.RoleCredentials, at.ExecutionRoleCredentials = credentialSlots(t)

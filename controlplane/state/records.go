@@ -142,6 +142,7 @@ type Task struct {
 	DesiredStatus     string               `json:"desiredStatus"`
 	StartedBy         string               `json:"startedBy,omitempty"`
 	Group             string               `json:"group,omitempty"`
+	LaunchType        string               `json:"launchType,omitempty"` // EC2 when empty
 	Overrides         taskdef.Overrides    `json:"overrides"`
 	Containers        []Container          `json:"containers"`
 	Holds             taskdef.Requirements `json:"holds"`

@@ -33,6 +33,34 @@ type RunInput struct {
 	// Constraints are the request's placement constraints (RunTask only: the model gives
 	// StartTask none); the task definition's apply as well.
 	Constraints []taskdef.PlacementConstraint
+	// LaunchType is EC2 (the default) or EXTERNAL: an EXTERNAL task goes only to an
+	// instance registered with ecs.capability.external, an EC2 one only elsewhere.
+	LaunchType string
+}
+
+// externalCapability marks an instance off EC2 (ECS_EXTERNAL).
+const externalCapability = "ecs.capability.external"
+
+func isExternal(inst *Instance) bool {
+	for _, a := range inst.Attributes {
+		if a.Name == externalCapability {
+			return true
+		}
+	}
+	return false
+}
+
+// Launch types.
+const (
+	LaunchTypeEC2      = "EC2"
+	LaunchTypeExternal = "EXTERNAL"
+)
+
+func launchTypeOf(lt string) string {
+	if lt == "" {
+		return LaunchTypeEC2
+	}
+	return lt
 }
 
 // RunTask places Count tasks on ACTIVE instances of the cluster that satisfy the placement
@@ -54,8 +82,9 @@ func (s *Store) RunTask(in RunInput) ([]Task, []Failure, error) {
 	}
 	req := taskdef.RequirementsOf(td.Def, in.Overrides)
 	var cands []placement.Candidate
+	external := in.LaunchType == LaunchTypeExternal
 	for _, inst := range sortedValues(s.instances) {
-		if inst.ClusterArn == c.Arn && inst.Status == StatusActive {
+		if inst.ClusterArn == c.Arn && inst.Status == StatusActive && isExternal(inst) == external {
 			cands = append(cands, s.candidateLocked(inst))
 		}
 	}
@@ -201,6 +230,7 @@ func (s *Store) newTaskLocked(c *Cluster, td *TaskDefinition, instanceArn string
 		DesiredStatus:     StatusRunning,
 		StartedBy:         in.StartedBy,
 		Group:             group,
+		LaunchType:        launchTypeOf(in.LaunchType),
 		Overrides:         in.Overrides,
 		Tags:              slices.Clone(in.Tags),
 		Holds:             req,

@@ -21,6 +21,8 @@ type Placement struct {
 	// Region is the control plane's: the region of secrets and registry credentials
 	// named without an ARN.
 	Region string
+	// LaunchType is the task's, EC2 or EXTERNAL.
+	LaunchType string
 }
 
 // ToACS builds the ACS Task the agent receives for one task of d. It is total: whatever d
@@ -39,7 +41,10 @@ func ToACS(d Definition, p Placement) acs.Task {
 		NetworkMode:    d.NetworkMode,
 		PidMode:        d.PidMode,
 		IpcMode:        d.IpcMode,
-		LaunchType:     "EC2",
+		LaunchType:     p.LaunchType,
+	}
+	if t.LaunchType == "" {
+		t.LaunchType = "EC2"
 	}
 	if t.NetworkMode == "" {
 		t.NetworkMode = "bridge"
