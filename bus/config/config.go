@@ -48,6 +48,7 @@ type Config struct {
 	LogFile          string // ECS_LOGFILE
 	InstanceAttrs    map[string]string
 	// ECS_INSTANCE_ATTRIBUTES
+	InstanceTags map[string]string // ECS_CONTAINER_INSTANCE_TAGS, sent with the registration
 
 	ContainerStopTimeout   time.Duration // ECS_CONTAINER_STOP_TIMEOUT, min 1s
 	ImagePullTimeout       time.Duration // ECS_IMAGE_PULL_TIMEOUT: bounds one whole pull
@@ -215,6 +216,24 @@ func FromEnv(lookup Lookup) (Config, error) {
 	if v, ok := p.str("ECS_INSTANCE_ATTRIBUTES"); ok {
 		if err := json.Unmarshal([]byte(v), &c.InstanceAttrs); err != nil {
 			p.fail("ECS_INSTANCE_ATTRIBUTES", v, "want a JSON object of strings")
+		}
+	}
+	if v, ok := p.str("ECS_CONTAINER_INSTANCE_TAGS"); ok {
+		if err := json.Unmarshal([]byte(v), &c.InstanceTags); err != nil {
+			p.fail("ECS_CONTAINER_INSTANCE_TAGS", v, "want a JSON object of strings")
+		}
+		for k, val := range c.InstanceTags {
+			switch {
+			case k == "" || len(k) > 128:
+				p.fail("ECS_CONTAINER_INSTANCE_TAGS", v, fmt.Sprintf("tag key %q must be 1-128 characters", k))
+			case len(val) > 256:
+				p.fail("ECS_CONTAINER_INSTANCE_TAGS", v, fmt.Sprintf("the value of tag %q is longer than 256 characters", k))
+			case strings.HasPrefix(strings.ToLower(k), "aws:"):
+				p.fail("ECS_CONTAINER_INSTANCE_TAGS", v, fmt.Sprintf("tag key %q uses the reserved prefix aws:", k))
+			}
+		}
+		if len(c.InstanceTags) > 50 {
+			p.fail("ECS_CONTAINER_INSTANCE_TAGS", v, "at most 50 tags")
 		}
 	}
 	p.duration("ECS_CONTAINER_STOP_TIMEOUT", &c.ContainerStopTimeout, time.Second)

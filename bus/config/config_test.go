@@ -122,6 +122,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"ECS_TASK_METADATA_RPS_LIMIT": "40",
 		"ECS_TASK_ENDPOINT_PORT":      "0",
 		"ECS_ENGINE_AUTH_TYPE":        "basic",
+		"ECS_CONTAINER_INSTANCE_TAGS": `{"aws:x":"1"}`,
 	}
 	for k, v := range cases {
 		_, err := FromEnv(env(map[string]string{k: v}))
@@ -132,6 +133,16 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 	_, err := FromEnv(env(map[string]string{"ECS_RESERVED_PORTS": "[70000]"}))
 	if err == nil {
 		t.Error("port 70000 accepted")
+	}
+}
+
+func TestInstanceTags(t *testing.T) {
+	c, err := FromEnv(env(map[string]string{"ECS_CONTAINER_INSTANCE_TAGS": `{"team":"infra","env":"prod"}`}))
+	if err != nil || len(c.InstanceTags) != 2 || c.InstanceTags["team"] != "infra" {
+		t.Fatalf("%v %v", c.InstanceTags, err)
+	}
+	if _, err := FromEnv(env(map[string]string{"ECS_CONTAINER_INSTANCE_TAGS": `["team"]`})); err == nil {
+		t.Error("a list accepted as tags")
 	}
 }
 

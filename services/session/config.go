@@ -31,6 +31,7 @@ type Config struct {
 	ReservedPortsUDP []int             // ECS_RESERVED_PORTS_UDP
 	ReservedMemory   int64             // ECS_RESERVED_MEMORY, MiB
 	InstanceAttrs    map[string]string // ECS_INSTANCE_ATTRIBUTES, sent on first registration only
+	InstanceTags     map[string]string // ECS_CONTAINER_INSTANCE_TAGS, sent with every registration
 
 	LoggingDrivers     []string // ECS_AVAILABLE_LOGGING_DRIVERS
 	DisablePrivileged  bool     // ECS_DISABLE_PRIVILEGED
@@ -171,6 +172,7 @@ func ConfigFrom(c config.Config) Config {
 		ReservedPortsUDP:       c.ReservedPortsUDP,
 		ReservedMemory:         c.ReservedMemory,
 		InstanceAttrs:          c.InstanceAttrs,
+		InstanceTags:           c.InstanceTags,
 		LoggingDrivers:         c.LoggingDrivers,
 		DisablePrivileged:      c.DisablePrivileged,
 		DisableHealthCheck:     c.DisableHealthCheck,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/ecs-agent/ecs-agent/bus"
 	"github.com/ecs-agent/ecs-agent/bus/backoff"
 	"github.com/ecs-agent/ecs-agent/bus/logger"
@@ -74,6 +75,7 @@ func (s *Service) register(ctx context.Context) (bus.Registration, error) {
 		InstanceIdentityDocumentSignature: aws.String(""),
 		// Custom attributes go with the first registration only.
 		Attributes: attributes(s.cfg, !again),
+		Tags:       instanceTags(s.cfg.InstanceTags),
 	}
 	if again {
 		in.ContainerInstanceArn = aws.String(prev.ContainerInstanceArn)
@@ -252,4 +254,21 @@ func (s *Service) discoverInstance(ctx context.Context) string {
 	s.log.Error().Strs("container_instance_arns", names).
 		Msg("no stored registration, and this cluster's containers belong to several container instances: registering as a new instance")
 	return ""
+}
+
+// instanceTags are ECS_CONTAINER_INSTANCE_TAGS in the API's shape, sorted by key.
+func instanceTags(tags map[string]string) []types.Tag {
+	if len(tags) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]types.Tag, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+	}
+	return out
 }

@@ -74,6 +74,7 @@ func newHarness(t *testing.T, clusters ...string) *harness {
 		SessionToken: testCreds.SessionToken, BackendHost: cp.srv.URL,
 		ReservedPorts: []int{22, 2375}, ReservedPortsUDP: []int{}, ReservedMemory: 100,
 		InstanceAttrs:  map[string]string{"stack": "prod"},
+		InstanceTags:   map[string]string{"team": "infra", "env": "prod"},
 		LoggingDrivers: []string{"json-file", "none"},
 		AgentVersion:   "1.105.1", AgentVersionString: "Amazon ECS Agent - v1.105.1 (test)", AgentHash: "0123abcd",
 		MemInfoPath: meminfo, NumCPU: 2, DataDir: b.Dir,
@@ -185,6 +186,9 @@ func TestRegistrationRequest(t *testing.T) {
 	uuidRE := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 	if tok, _ := req["clientToken"].(string); !uuidRE.MatchString(tok) {
 		t.Errorf("clientToken = %q, want a UUID", tok)
+	}
+	if tags, _ := json.Marshal(req["tags"]); string(tags) != `[{"key":"env","value":"prod"},{"key":"team","value":"infra"}]` {
+		t.Errorf("tags = %s", tags)
 	}
 	gotRes, _ := json.Marshal(req["totalResources"])
 	wantRes := `[{"integerValue":2048,"name":"CPU","type":"INTEGER"},{"integerValue":1900,"name":"MEMORY","type":"INTEGER"},` +
