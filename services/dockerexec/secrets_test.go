@@ -179,3 +179,30 @@ func TestRegistryCredentialsFromSecretsManager(t *testing.T) {
 		t.Errorf("a secret without username and password: %v", err)
 	}
 }
+
+func TestInstanceRegistryAuth(t *testing.T) {
+	for _, tc := range []struct{ typ, data string }{
+		{"docker", `{"https://127.0.0.1:5998":{"username":"ci","password":"` + testRegPass + `","email":"ci@example.com"}}`},
+		{"dockercfg", `{"127.0.0.1:5998":{"auth":"` + base64.StdEncoding.EncodeToString([]byte("ci:"+testRegPass)) + `"}}`},
+	} {
+		engine := dockerfake.New()
+		image := "127.0.0.1:5998/app:1"
+		engine.AddRegistryImage(image, dockerfake.Image{ID: "sha256:a1"})
+		engine.AddRegistryImage("busybox", dockerfake.Image{ID: "sha256:bb"})
+		h := startService(t, dockerexec.Config{Cluster: "default", EngineAuthType: tc.typ, EngineAuthData: tc.data, PullAttempts: 1}, engine)
+		for _, ref := range []string{image, "busybox"} {
+			if _, err := call[bus.PullRequest, bus.PullReply](t, h, bus.SubjectDockerPull, bus.PullRequest{TaskArn: secretTask, ContainerName: "c", Image: ref}); err != nil {
+				t.Fatalf("%s: pull %s: %v", tc.typ, ref, err)
+			}
+		}
+		raw, _ := base64.URLEncoding.DecodeString(engine.PullAuth(image))
+		var ac struct{ Username, Password string }
+		_ = json.Unmarshal(raw, &ac)
+		if ac.Username != "ci" || ac.Password != testRegPass {
+			t.Errorf("%s: the registry's pull was sent user %q", tc.typ, ac.Username)
+		}
+		if a := engine.PullAuth("busybox"); a != "" {
+			t.Errorf("%s: another registry's image got credentials", tc.typ)
+		}
+	}
+}
