@@ -26,6 +26,9 @@ type Config struct {
 	// DynamicPortMin and DynamicPortMax bound the host ports chosen for hostPort 0
 	// (ECS_DYNAMIC_HOST_PORT_RANGE).
 	DynamicPortMin, DynamicPortMax int
+	// HostPortBindIP is where container ports are published (ECS_HOST_PORT_BIND_IP):
+	// a dynamic port is one free there.
+	HostPortBindIP string
 	// Region is given to containers as AWS_REGION and AWS_DEFAULT_REGION unless
 	// they set them.
 	Region string
@@ -47,6 +50,7 @@ func ConfigFrom(c config.Config) Config {
 		DynamicPortMax:    c.DynamicPortMax,
 		InspectInterval:   5 * time.Minute,
 		Region:            c.Region,
+		HostPortBindIP:    c.HostPortBindIP,
 	}
 }
 

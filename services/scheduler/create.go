@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"net"
+	"strconv"
 	"strings"
 
 	"github.com/ecs-agent/ecs-agent/bus"
@@ -148,4 +150,29 @@ func createRequest(rec *bus.TaskRecord, name string, grant *ledger.Grant, region
 		}
 	}
 	return req
+}
+
+// portInUse reports whether a host port is held by another program, by trying to
+// bind it on bindIP (0.0.0.0 when empty) as Docker's proxy would.
+func portInUse(bindIP string) func(protocol string, port int) bool {
+	if bindIP == "" {
+		bindIP = "0.0.0.0"
+	}
+	return func(protocol string, port int) bool {
+		addr := net.JoinHostPort(bindIP, strconv.Itoa(port))
+		if protocol == "udp" {
+			c, err := net.ListenPacket("udp", addr)
+			if err != nil {
+				return true
+			}
+			c.Close()
+			return false
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return true
+		}
+		l.Close()
+		return false
+	}
 }

@@ -89,6 +89,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			CPU: res.CPU, MemoryMiB: res.MemoryMiB,
 			ReservedTCP: res.ReservedPorts, ReservedUDP: res.ReservedPortsUDP,
 			DynamicMin: s.cfg.DynamicPortMin, DynamicMax: s.cfg.DynamicPortMax,
+			InUse: portInUse(s.cfg.HostPortBindIP),
 		}),
 		store: ledger.Store{KV: ledgerKV},
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"reflect"
 	"strconv"
 	"strings"
@@ -347,5 +348,22 @@ func TestInjectedEnvironmentAndEndpointIDs(t *testing.T) {
 	rec, err := e.record(s.Arn)
 	if err != nil || rec.Containers[0].EndpointID != a.EndpointID {
 		t.Fatalf("record endpoint ID %+v, %v", rec.Containers, err)
+	}
+}
+
+func TestPortInUseSeesAnotherProgramsListener(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	inUse := portInUse("127.0.0.1")
+	if !inUse("tcp", port) {
+		t.Errorf("tcp %d is held but not seen", port)
+	}
+	l.Close()
+	if inUse("tcp", port) {
+		t.Errorf("tcp %d is free but seen held", port)
 	}
 }

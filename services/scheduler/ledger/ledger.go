@@ -29,6 +29,10 @@ type Host struct {
 	ReservedTCP, ReservedUDP []int
 	// DynamicMin and DynamicMax bound the ports handed out for hostPort 0.
 	DynamicMin, DynamicMax int
+	// InUse reports a port some other program of the host holds; a dynamic port is
+	// never one of those (the range is shared with the kernel's ephemeral ports).
+	// Nil means none is.
+	InUse func(protocol string, port int) bool
 }
 
 // PortReq is one host port a task asks for; HostPort 0 asks for a dynamic port.
@@ -338,7 +342,7 @@ func (l *Ledger) dynamic(protocol string, next *int, taken func(PortReq) bool) (
 	}
 	for i := range size {
 		port := lo + (start-lo+i)%size
-		if !taken(PortReq{Protocol: protocol, HostPort: port}) {
+		if !taken(PortReq{Protocol: protocol, HostPort: port}) && (l.host.InUse == nil || !l.host.InUse(protocol, port)) {
 			*next = port + 1
 			return port, true
 		}

@@ -3,6 +3,7 @@ package ledger
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/ecs-agent/ecs-agent/bus"
@@ -165,5 +166,18 @@ func TestPortStrings(t *testing.T) {
 	g := Grant{Ports: []PortReq{{"tcp", 80}, {"udp", 53}}}
 	if got := g.PortStrings(); !reflect.DeepEqual(got, []string{"tcp/80", "udp/53"}) {
 		t.Fatalf("PortStrings = %v", got)
+	}
+}
+
+func TestDynamicPortsSkipPortsInUseOnTheHost(t *testing.T) {
+	busy := map[int]bool{40001: true, 40002: true}
+	l := New(Host{DynamicMin: 40000, DynamicMax: 40005, InUse: func(proto string, p int) bool { return proto == "tcp" && busy[p] }})
+	d := Demand{Ports: []PortReq{{Protocol: "tcp"}, {Protocol: "tcp"}, {Protocol: "udp"}}}
+	g, err := l.Reserve("a", d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := g.PortStrings(); strings.Join(got, ",") != "tcp/40000,tcp/40003,udp/40004" {
+		t.Errorf("ports %v", got)
 	}
 }
