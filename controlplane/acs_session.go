@@ -79,7 +79,7 @@ func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request) {
 	case q.Get("containerInstanceArn") != "":
 		s.serveACS(w, r, q.Get("containerInstanceArn"))
 	case q.Get("containerInstance") != "":
-		s.serveTCS(w, r)
+		s.serveTCS(w, r, q.Get("cluster"), q.Get("containerInstance"))
 	default:
 		writeACSError(w, http.StatusBadRequest, acs.TypeBadRequestException, "containerInstanceArn is required")
 	}
@@ -242,34 +242,6 @@ func (a *acsSession) readLoop() {
 			a.log.Debug().Str("type", env.Type).Msg("ACS message")
 		default:
 			a.log.Debug().Str("type", env.Type).Msg("ignoring unknown ACS message")
-		}
-	}
-}
-
-// serveTCS accepts a telemetry socket and discards what it sends.
-func (s *Server) serveTCS(w http.ResponseWriter, r *http.Request) {
-	ws, err := s.upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return
-	}
-	ws.SetReadLimit(maxFrame)
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		ws.Close()
-		return
-	}
-	s.tcs[ws] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.tcs, ws)
-		s.mu.Unlock()
-		ws.Close()
-	}()
-	for {
-		if _, _, err := ws.ReadMessage(); err != nil {
-			return
 		}
 	}
 }

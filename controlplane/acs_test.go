@@ -306,26 +306,6 @@ func TestACSUpgradeRequiresSignature(t *testing.T) {
 	}
 }
 
-func TestTCSAccepted(t *testing.T) {
-	e := newEnv(t, controlplane.Config{})
-	e.createCluster(t, "c")
-	inst := e.registerInstance(t, "c", 2048, 2000)
-	dpe, err := e.ecs.DiscoverPollEndpoint(ctx(t), &ecs.DiscoverPollEndpointInput{Cluster: aws.String("c"), ContainerInstance: aws.String(inst)})
-	if err != nil || aws.ToString(dpe.Endpoint) != e.ts.URL+"/" || aws.ToString(dpe.TelemetryEndpoint) != e.ts.URL+"/" {
-		t.Fatalf("DiscoverPollEndpoint = %v %+v", err, dpe)
-	}
-	q := url.Values{"cluster": {"c"}, "containerInstance": {inst}, "agentVersion": {"1.105.1"}}
-	u := "ws" + strings.TrimPrefix(aws.ToString(dpe.TelemetryEndpoint), "http") + "ws?" + q.Encode()
-	ws, _, err := websocket.DefaultDialer.Dial(u, signedHeader(t, u, controlplane.DevAccessKey, controlplane.DevSecretKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
-	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"PublishMetricsRequest","message":{}}`)); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // waitConnected polls DescribeContainerInstances until agentConnected is want.
 func waitConnected(t *testing.T, e *env, cluster, inst string, want bool) {
 	t.Helper()

@@ -49,6 +49,8 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			s.serveReports(r, reply)
 		case "/admin/credentials":
 			s.serveCredentials(r, reply)
+		case "/admin/metrics":
+			s.serveMetrics(r, reply)
 		default:
 			http.NotFound(w, r)
 		}
@@ -178,4 +180,31 @@ func (s *Server) serveCredentials(r *http.Request, reply func(int, any)) {
 		return
 	}
 	reply(http.StatusOK, map[string]any{"taskArn": arn, "roles": roles})
+}
+
+// serveMetrics answers GET /admin/metrics?task=<arn> with the task's latest metrics
+// publication, and GET /admin/metrics?instance=<arn> with an instance's latest
+// status publication.
+func (s *Server) serveMetrics(r *http.Request, reply func(int, any)) {
+	q := r.URL.Query()
+	if arn := q.Get("instance"); arn != "" {
+		st, ok := s.InstanceStatusOf(arn)
+		if !ok {
+			reply(http.StatusNotFound, map[string]string{"error": "no instance status from " + arn})
+			return
+		}
+		reply(http.StatusOK, st)
+		return
+	}
+	arn := q.Get("task")
+	if arn == "" {
+		reply(http.StatusBadRequest, map[string]string{"error": "task or instance is required"})
+		return
+	}
+	m, ok := s.Metrics(arn)
+	if !ok {
+		reply(http.StatusNotFound, map[string]string{"error": "no metrics for " + arn})
+		return
+	}
+	reply(http.StatusOK, m)
 }

@@ -78,7 +78,9 @@ type Server struct {
 	mu       sync.Mutex
 	sessions map[string]*acsSession // ACS sessions by container instance ARN
 	tcs      map[*websocket.Conn]struct{}
-	closed   bool
+	// telemetry is what the agents published over TCS.
+	telemetry *telemetry
+	closed    bool
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -135,8 +137,9 @@ func New(cfg Config) (*Server, error) {
 			WriteBufferSize: 32 * 1024,
 			CheckOrigin:     func(*http.Request) bool { return true },
 		},
-		sessions: map[string]*acsSession{},
-		tcs:      map[*websocket.Conn]struct{}{},
+		sessions:  map[string]*acsSession{},
+		tcs:       map[*websocket.Conn]struct{}{},
+		telemetry: newTelemetry(),
 	}, nil
 }
 

@@ -228,7 +228,7 @@ func (s *Server) taskView(t state.Task, withTags bool) taskOut {
 		Attachments:        []any{},
 		Attributes:         []any{},
 		Tags:               tagsOut(t.Tags, withTags),
-		HealthStatus:       "UNKNOWN",
+		HealthStatus:       state.TaskHealth(t),
 	}
 	if out.Overrides.ContainerOverrides == nil {
 		out.Overrides.ContainerOverrides = []taskdef.ContainerOverride{}
@@ -255,7 +255,7 @@ func (s *Server) taskView(t state.Task, withTags bool) taskOut {
 			Reason:            c.Reason,
 			NetworkBindings:   c.NetworkBindings,
 			NetworkInterfaces: []any{},
-			HealthStatus:      "UNKNOWN",
+			HealthStatus:      state.ContainerHealthOf(c),
 			CPU:               strconv.FormatInt(c.CPU, 10),
 		}
 		if co.NetworkBindings == nil {

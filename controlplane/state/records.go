@@ -128,6 +128,11 @@ type Container struct {
 	CPU             int64            `json:"cpu"`
 	Memory          *int64           `json:"memory,omitempty"`
 	MemoryReserve   *int64           `json:"memoryReservation,omitempty"`
+	// HasHealthCheck says the task definition gives the container a health check;
+	// HealthStatus is the latest the agent published over TCS (UNKNOWN until then).
+	HasHealthCheck bool       `json:"hasHealthCheck,omitempty"`
+	HealthStatus   string     `json:"healthStatus,omitempty"`
+	HealthSince    *time.Time `json:"healthSince,omitempty"`
 }
 
 // Task is a task placed on an instance.

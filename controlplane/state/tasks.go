@@ -247,14 +247,15 @@ func (s *Store) newTaskLocked(c *Cluster, td *TaskDefinition, instanceArn string
 	}
 	for _, cd := range td.Def.ContainerDefinitions {
 		ct := Container{
-			Name:          cd.Name,
-			Arn:           s.arn("container/" + c.Name + "/" + id + "/" + newID()),
-			Image:         cd.Image,
-			LastStatus:    StatusPending,
-			Essential:     cd.IsEssential(),
-			CPU:           cd.CPU,
-			Memory:        cd.Memory,
-			MemoryReserve: cd.MemoryReservation,
+			Name:           cd.Name,
+			Arn:            s.arn("container/" + c.Name + "/" + id + "/" + newID()),
+			Image:          cd.Image,
+			LastStatus:     StatusPending,
+			Essential:      cd.IsEssential(),
+			CPU:            cd.CPU,
+			Memory:         cd.Memory,
+			MemoryReserve:  cd.MemoryReservation,
+			HasHealthCheck: cd.HealthCheck != nil,
 		}
 		t.Containers = append(t.Containers, ct)
 	}
