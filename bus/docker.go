@@ -90,6 +90,9 @@ type CreateRequest struct {
 	// ExecutionCredentialsID names the credentials dockerexec reads the container's
 	// secrets with.
 	ExecutionCredentialsID string `json:"executionCredentialsId,omitempty"`
+	// CgroupParent is the task cgroup the container is created under (a
+	// CgroupReply's Parent); empty for none.
+	CgroupParent string `json:"cgroupParent,omitempty"`
 }
 
 // StatsRequest asks for one sample of a container's Docker stats.
@@ -177,3 +180,77 @@ type ContainerState struct {
 // MetadataDockerVersion is the key, in the dockerexec service's micro metadata
 // ($SRV.INFO), of the Docker engine's version: the session reports it to ACS.
 const MetadataDockerVersion = "docker_version"
+
+// Volume scopes of a DockerVolumeSpec and a VolumeCreateRequest.
+const (
+	VolumeScopeTask   = "task"
+	VolumeScopeShared = "shared"
+)
+
+// VolumeCreateRequest makes sure a Docker volume a task mounts is there, before the
+// containers that mount it are created. A task-scoped volume (a docker volume of
+// scope task, or the agent's scratch volume behind a host volume without a source
+// path) is created with the agent's labels (LabelTaskARN, LabelCluster,
+// LabelContainerInstanceARN) beside the task's own, so that it can be found and
+// removed at the task's cleanup; a second create of it returns it. A shared volume
+// is used as it is when it exists, created (with the task's labels only) when it is
+// absent and Autoprovision is set, and a CodeResourceInit error when it is absent
+// and Autoprovision is not.
+type VolumeCreateRequest struct {
+	TaskArn              string `json:"taskArn"`
+	Cluster              string `json:"cluster,omitempty"`
+	ContainerInstanceArn string `json:"containerInstanceArn,omitempty"`
+	// Name is the Docker volume's name.
+	Name          string            `json:"name"`
+	Scope         string            `json:"scope"` // VolumeScopeTask or VolumeScopeShared
+	Autoprovision bool              `json:"autoprovision,omitempty"`
+	Driver        string            `json:"driver,omitempty"` // empty means local
+	DriverOpts    map[string]string `json:"driverOpts,omitempty"`
+	Labels        map[string]string `json:"labels,omitempty"`
+}
+
+// VolumeReply describes the volume as Docker has it.
+type VolumeReply struct {
+	Name       string `json:"name"`
+	Driver     string `json:"driver"`
+	Mountpoint string `json:"mountpoint,omitempty"`
+	// Created is true when this request created the volume.
+	Created bool `json:"created"`
+}
+
+// VolumeRemoveRequest removes a task-scoped volume at its task's cleanup. Only a
+// volume labelled with TaskArn is removed; a missing one is success.
+type VolumeRemoveRequest struct {
+	TaskArn string `json:"taskArn"`
+	Name    string `json:"name"`
+}
+
+// CgroupCreateRequest asks for a task's cgroup (ECS_ENABLE_TASK_CPU_MEM_LIMIT):
+// dockerexec creates it under ECS_CGROUP_PATH with these limits and replies with
+// the cgroup parent the task's containers are created under. Zero fields set no
+// limit. The limits are computed by the scheduler (the real agent's rules); where
+// the cgroup is and how it is made is the host's business, dockerexec's.
+type CgroupCreateRequest struct {
+	TaskArn string `json:"taskArn"`
+	// CPUShares is set when the task has no task-level CPU: the sum of its
+	// containers' shares.
+	CPUShares uint64 `json:"cpuShares,omitempty"`
+	// CPUQuota and CPUPeriod (microseconds) cap the task at its task-level vCPUs.
+	CPUQuota  int64  `json:"cpuQuota,omitempty"`
+	CPUPeriod uint64 `json:"cpuPeriod,omitempty"`
+	// MemoryBytes is the task-level memory limit.
+	MemoryBytes int64 `json:"memoryBytes,omitempty"`
+}
+
+// CgroupReply says where the task's containers go. Parent is empty when the host
+// cannot give tasks cgroups (Unmanaged then says why): the task runs without one.
+type CgroupReply struct {
+	Parent    string `json:"parent,omitempty"`
+	Unmanaged string `json:"unmanaged,omitempty"`
+}
+
+// CgroupRemoveRequest removes a task's cgroup at its cleanup; a missing one is
+// success.
+type CgroupRemoveRequest struct {
+	TaskArn string `json:"taskArn"`
+}

@@ -266,6 +266,12 @@ type TaskRecord struct {
 	StoppedAt          *time.Time `json:"stoppedAt,omitempty"`
 	// HostPorts are the host ports the ledger granted this task, "tcp/8080" style.
 	HostPorts []string `json:"hostPorts,omitempty"`
+	// ResourcesReady is set once the task's resources (its Docker volumes, its
+	// cgroup) are provisioned: no container is pulled or created before.
+	ResourcesReady bool `json:"resourcesReady,omitempty"`
+	// CgroupParent is the task cgroup its containers are created under, empty for
+	// none.
+	CgroupParent string `json:"cgroupParent,omitempty"`
 }
 
 // ContainerRecord is one container of a TaskRecord.

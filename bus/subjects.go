@@ -32,6 +32,12 @@ const (
 	SubjectDockerInspect = DockerSubjectPrefix + ".inspect"
 	SubjectDockerList    = DockerSubjectPrefix + ".list"
 	SubjectDockerStats   = DockerSubjectPrefix + ".stats"
+	// A task's resources, provisioned before its containers and removed at its
+	// cleanup: Docker volumes and the task cgroup.
+	SubjectDockerVolumeCreate = DockerSubjectPrefix + ".volume.create"
+	SubjectDockerVolumeRemove = DockerSubjectPrefix + ".volume.remove"
+	SubjectDockerCgroupCreate = DockerSubjectPrefix + ".cgroup.create"
+	SubjectDockerCgroupRemove = DockerSubjectPrefix + ".cgroup.remove"
 )
 
 // DesiredSubject is the subject of a task's desired state.

@@ -86,6 +86,22 @@ type Config struct {
 	// 0.0.0.0, which stays the default).
 	HostPortBindIP string
 
+	// Docker volumes and task cgroups.
+	//
+	// SharedVolumeMatchFullConfig (ECS_SHARED_VOLUME_MATCH_FULL_CONFIG, false): an
+	// existing shared volume a task autoprovisions must match its driver, options
+	// and labels, not only its name.
+	SharedVolumeMatchFullConfig bool
+	// TaskCPUMemLimit (ECS_ENABLE_TASK_CPU_MEM_LIMIT, true): every task gets a
+	// cgroup holding its task-level CPU and memory limits, its containers' parent.
+	TaskCPUMemLimit bool
+	// CgroupPath (ECS_CGROUP_PATH, /sys/fs/cgroup) is where the cgroup file system
+	// is mounted.
+	CgroupPath string
+	// CgroupCPUPeriod (ECS_CGROUP_CPU_PERIOD, 100ms, 8ms-100ms) is the CFS period a
+	// task's CPU quota is counted in.
+	CgroupCPUPeriod time.Duration
+
 	// BusPasswords are bus passwords given by the environment
 	// (ECS_BUS_PASSWORD_<USER>, e.g. ECS_BUS_PASSWORD_SESSION), by lower-case user
 	// name; a user without one uses its file under $ECS_DATADIR/bus/users.
@@ -128,6 +144,10 @@ func Defaults() Config {
 		TaskEndpointPort:       51679,
 		TaskMetadataRPS:        40,
 		TaskMetadataBurst:      60,
+		// Docker volumes and task cgroups.
+		TaskCPUMemLimit: true,
+		CgroupPath:      "/sys/fs/cgroup",
+		CgroupCPUPeriod: 100 * time.Millisecond,
 	}
 }
 
@@ -282,6 +302,7 @@ func FromEnv(lookup Lookup) (Config, error) {
 		}
 	}
 	p.engineAuth(&c)
+	p.volumesAndCgroups(&c)
 	if v, ok := p.str("ECS_BUS_URL"); ok {
 		c.BusURL = p.busURL("ECS_BUS_URL", v)
 	}
@@ -496,6 +517,42 @@ func (p *parser) engineAuth(c *Config) {
 		return
 	}
 	c.EngineAuthType, c.EngineAuthData = typ, data
+}
+
+// Bounds of ECS_CGROUP_CPU_PERIOD, as the real agent has them.
+const (
+	minCgroupCPUPeriod = 8 * time.Millisecond
+	maxCgroupCPUPeriod = 100 * time.Millisecond
+)
+
+// volumesAndCgroups reads the variables of Docker volumes and task cgroups. An
+// ECS_CGROUP_CPU_PERIOD outside 8ms-100ms falls back to 100ms with a warning, as
+// the real agent does.
+func (p *parser) volumesAndCgroups(c *Config) {
+	p.boolean("ECS_SHARED_VOLUME_MATCH_FULL_CONFIG", &c.SharedVolumeMatchFullConfig)
+	p.boolean("ECS_ENABLE_TASK_CPU_MEM_LIMIT", &c.TaskCPUMemLimit)
+	if v, ok := p.str("ECS_CGROUP_PATH"); ok {
+		if !strings.HasPrefix(v, "/") {
+			p.fail("ECS_CGROUP_PATH", v, "want an absolute path such as /sys/fs/cgroup")
+		} else {
+			c.CgroupPath = strings.TrimRight(v, "/")
+			if c.CgroupPath == "" {
+				c.CgroupPath = "/"
+			}
+		}
+	}
+	if v, ok := p.str("ECS_CGROUP_CPU_PERIOD"); ok {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			p.fail("ECS_CGROUP_CPU_PERIOD", v, "want a duration such as 100ms")
+		case d < minCgroupCPUPeriod || d > maxCgroupCPUPeriod:
+			p.warnings = append(p.warnings, fmt.Sprintf("ECS_CGROUP_CPU_PERIOD=%q is not within [%s, %s]; using %s",
+				v, minCgroupCPUPeriod, maxCgroupCPUPeriod, Defaults().CgroupCPUPeriod))
+		default:
+			c.CgroupCPUPeriod = d
+		}
+	}
 }
 
 func validPort(s string) bool {

@@ -184,3 +184,44 @@ func TestParseEnvFile(t *testing.T) {
 		t.Fatalf("%v", vars)
 	}
 }
+
+// Docker volumes and task cgroups.
+func TestVolumesAndCgroups(t *testing.T) {
+	c, err := FromEnv(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SharedVolumeMatchFullConfig || !c.TaskCPUMemLimit || c.CgroupPath != "/sys/fs/cgroup" || c.CgroupCPUPeriod != 100*time.Millisecond {
+		t.Errorf("defaults: match %v, limits %v, path %q, period %v",
+			c.SharedVolumeMatchFullConfig, c.TaskCPUMemLimit, c.CgroupPath, c.CgroupCPUPeriod)
+	}
+	c, err = FromEnv(env(map[string]string{
+		"ECS_SHARED_VOLUME_MATCH_FULL_CONFIG": "true", "ECS_ENABLE_TASK_CPU_MEM_LIMIT": "false",
+		"ECS_CGROUP_PATH": "/host/cgroup/", "ECS_CGROUP_CPU_PERIOD": "10ms",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.SharedVolumeMatchFullConfig || c.TaskCPUMemLimit || c.CgroupPath != "/host/cgroup" || c.CgroupCPUPeriod != 10*time.Millisecond {
+		t.Errorf("set: match %v, limits %v, path %q, period %v",
+			c.SharedVolumeMatchFullConfig, c.TaskCPUMemLimit, c.CgroupPath, c.CgroupCPUPeriod)
+	}
+	c, err = FromEnv(env(map[string]string{"ECS_CGROUP_CPU_PERIOD": "1s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CgroupCPUPeriod != 100*time.Millisecond || len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "ECS_CGROUP_CPU_PERIOD") {
+		t.Errorf("a period out of range: %v, warnings %q", c.CgroupCPUPeriod, c.Warnings)
+	}
+	for k, v := range map[string]string{
+		"ECS_SHARED_VOLUME_MATCH_FULL_CONFIG": "sometimes",
+		"ECS_ENABLE_TASK_CPU_MEM_LIMIT":       "on",
+		"ECS_CGROUP_PATH":                     "sys/fs/cgroup",
+		"ECS_CGROUP_CPU_PERIOD":               "fast",
+	} {
+		_, err := FromEnv(env(map[string]string{k: v}))
+		if err == nil || !strings.Contains(err.Error(), k) || !strings.Contains(err.Error(), v) {
+			t.Errorf("%s=%s: error %v does not name the variable and the value", k, v, err)
+		}
+	}
+}

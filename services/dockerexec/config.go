@@ -42,6 +42,11 @@ type Config struct {
 	// EngineAuthType and EngineAuthData are the instance's registry credentials
 	// (ECS_ENGINE_AUTH_TYPE, ECS_ENGINE_AUTH_DATA).
 	EngineAuthType, EngineAuthData string
+	// SharedVolumeMatchFullConfig is ECS_SHARED_VOLUME_MATCH_FULL_CONFIG: an existing
+	// shared volume a task autoprovisions must match its driver, options and labels.
+	SharedVolumeMatchFullConfig bool
+	// CgroupPath is ECS_CGROUP_PATH, where task cgroups are made.
+	CgroupPath string
 	// MaxInFlight is how many requests are served at once; further requests wait in
 	// the bus subscription.
 	MaxInFlight int
@@ -75,6 +80,9 @@ func ConfigFrom(c config.Config) Config {
 		EngineAuthType: c.EngineAuthType,
 		EngineAuthData: c.EngineAuthData,
 		MaxInFlight:    defaultMaxInFlight,
+
+		SharedVolumeMatchFullConfig: c.SharedVolumeMatchFullConfig,
+		CgroupPath:                  c.CgroupPath,
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/system"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -39,16 +41,26 @@ type EventSource interface {
 	ContainerList(ctx context.Context, opts container.ListOptions) ([]container.Summary, error)
 }
 
-// Engine is the call that tells which engine dockerexec drives; the version goes
-// into the service's metadata for the session to report.
+// Volumes is the part of the Docker API the volume endpoints use.
+type Volumes interface {
+	VolumeCreate(ctx context.Context, opts volume.CreateOptions) (volume.Volume, error)
+	VolumeInspect(ctx context.Context, name string) (volume.Volume, error)
+	VolumeRemove(ctx context.Context, name string, force bool) error
+}
+
+// Engine is the calls that tell which engine dockerexec drives: the version goes
+// into the service's metadata for the session to report, the cgroup driver and
+// version say how task cgroups are made.
 type Engine interface {
 	ServerVersion(ctx context.Context) (types.Version, error)
+	Info(ctx context.Context) (system.Info, error)
 }
 
 // Docker is every Docker call dockerexec makes, and nothing more.
 type Docker interface {
 	Containers
 	Images
+	Volumes
 	EventSource
 	Engine
 	Stats

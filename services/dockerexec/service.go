@@ -37,6 +37,7 @@ type Service struct {
 	secrets *secretStore
 	keys    keyLocks
 	inst    *instance
+	cgroups *cgroupController
 	// closeDocker is set when New made the client, so Run closes it.
 	closeDocker func() error
 }
@@ -65,6 +66,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	s.pull = newPuller(s.docker, cfg, s.secrets.registryAuth)
 	s.keys = keyLocks{m: map[string]*keyLock{}}
 	s.inst = newInstance(cfg.Cluster)
+	s.cgroups = newCgroupController(cfg.CgroupPath)
 	return s, nil
 }
 
@@ -106,6 +108,10 @@ func (s *Service) Run(ctx context.Context) error {
 		{"inspect", bus.SubjectDockerInspect, decoded(s.handleInspect)},
 		{"list", bus.SubjectDockerList, decoded(s.handleList)},
 		{"stats", bus.SubjectDockerStats, decoded(s.handleStats)},
+		{"volume-create", bus.SubjectDockerVolumeCreate, decoded(s.handleVolumeCreate)},
+		{"volume-remove", bus.SubjectDockerVolumeRemove, decoded(s.handleVolumeRemove)},
+		{"cgroup-create", bus.SubjectDockerCgroupCreate, decoded(s.handleCgroupCreate)},
+		{"cgroup-remove", bus.SubjectDockerCgroupRemove, decoded(s.handleCgroupRemove)},
 	}
 	for _, ep := range endpoints {
 		h := s.dispatch(ctx, ep.name, ep.fn, sem, &inflight)

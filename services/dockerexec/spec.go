@@ -54,6 +54,7 @@ func createConfig(req bus.CreateRequest, bindIP string, secretEnv map[string]str
 	}
 	host.CPUShares = cpuShares(c.CPU)
 	host.Memory = memoryBytes(c.Memory)
+	host.CgroupParent = req.CgroupParent
 	for _, pm := range req.PortBindings {
 		ports, err := containerPorts(pm)
 		if err != nil {

@@ -201,3 +201,16 @@ func TestCreateConfigPortRange(t *testing.T) {
 		t.Errorf("a range leaves host ports to Docker: %v", b)
 	}
 }
+
+func TestCreateConfigCgroupParent(t *testing.T) {
+	req := baseRequest()
+	_, host, err := createConfig(req, "0.0.0.0", nil)
+	if err != nil || host.CgroupParent != "" {
+		t.Fatalf("no task cgroup: parent %q, %v", host.CgroupParent, err)
+	}
+	req.CgroupParent = "/ecs/abc"
+	_, host, err = createConfig(req, "0.0.0.0", nil)
+	if err != nil || host.CgroupParent != "/ecs/abc" {
+		t.Fatalf("parent %q, %v", host.CgroupParent, err)
+	}
+}

@@ -35,6 +35,11 @@ type Config struct {
 	// InspectInterval is how often running containers are inspected to catch
 	// missed events (5 minutes as the real agent, plus jitter).
 	InspectInterval time.Duration
+	// TaskCPUMemLimit gives every task a cgroup with its limits
+	// (ECS_ENABLE_TASK_CPU_MEM_LIMIT); CgroupCPUPeriod is the CFS period its CPU
+	// quota is counted in (ECS_CGROUP_CPU_PERIOD).
+	TaskCPUMemLimit bool
+	CgroupCPUPeriod time.Duration
 }
 
 // ConfigFrom takes the scheduler's settings from the agent's configuration.
@@ -51,6 +56,8 @@ func ConfigFrom(c config.Config) Config {
 		InspectInterval:   5 * time.Minute,
 		Region:            c.Region,
 		HostPortBindIP:    c.HostPortBindIP,
+		TaskCPUMemLimit:   c.TaskCPUMemLimit,
+		CgroupCPUPeriod:   c.CgroupCPUPeriod,
 	}
 }
 
@@ -80,6 +87,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.InspectInterval <= 0 {
 		c.InspectInterval = d.InspectInterval
+	}
+	if c.CgroupCPUPeriod <= 0 {
+		c.CgroupCPUPeriod = d.CgroupCPUPeriod
 	}
 	return c
 }

@@ -21,6 +21,10 @@ type Docker interface {
 	Remove(ctx context.Context, req bus.RemoveRequest) error
 	Inspect(ctx context.Context, req bus.InspectRequest) (bus.ContainerState, error)
 	List(ctx context.Context, req bus.ListRequest) (bus.ListReply, error)
+	VolumeCreate(ctx context.Context, req bus.VolumeCreateRequest) (bus.VolumeReply, error)
+	VolumeRemove(ctx context.Context, req bus.VolumeRemoveRequest) error
+	CgroupCreate(ctx context.Context, req bus.CgroupCreateRequest) (bus.CgroupReply, error)
+	CgroupRemove(ctx context.Context, req bus.CgroupRemoveRequest) error
 }
 
 // busDocker calls dockerexec's micro service over the bus.
@@ -55,6 +59,24 @@ func (d busDocker) Inspect(ctx context.Context, req bus.InspectRequest) (bus.Con
 
 func (d busDocker) List(ctx context.Context, req bus.ListRequest) (bus.ListReply, error) {
 	return bus.Call[bus.ListRequest, bus.ListReply](ctx, d.nc, bus.SubjectDockerList, req)
+}
+
+func (d busDocker) VolumeCreate(ctx context.Context, req bus.VolumeCreateRequest) (bus.VolumeReply, error) {
+	return bus.Call[bus.VolumeCreateRequest, bus.VolumeReply](ctx, d.nc, bus.SubjectDockerVolumeCreate, req)
+}
+
+func (d busDocker) VolumeRemove(ctx context.Context, req bus.VolumeRemoveRequest) error {
+	_, err := bus.Call[bus.VolumeRemoveRequest, json.RawMessage](ctx, d.nc, bus.SubjectDockerVolumeRemove, req)
+	return err
+}
+
+func (d busDocker) CgroupCreate(ctx context.Context, req bus.CgroupCreateRequest) (bus.CgroupReply, error) {
+	return bus.Call[bus.CgroupCreateRequest, bus.CgroupReply](ctx, d.nc, bus.SubjectDockerCgroupCreate, req)
+}
+
+func (d busDocker) CgroupRemove(ctx context.Context, req bus.CgroupRemoveRequest) error {
+	_, err := bus.Call[bus.CgroupRemoveRequest, json.RawMessage](ctx, d.nc, bus.SubjectDockerCgroupRemove, req)
+	return err
 }
 
 // retry runs fn, each attempt bounded by timeout, until it succeeds, fails for

@@ -32,6 +32,11 @@ type fakeDocker struct {
 	// answered (its die event published first, the reply showing it exited).
 	exitsBeforeReply map[string]int
 	seq              int
+	// volumes are the volumes that exist, by name; calls logs the resource calls
+	// and creates in order ("volume.create <name>", "cgroup.remove <arn>", …).
+	volumes map[string]bus.VolumeCreateRequest
+	calls   []string
+	reqs    map[string]bus.CreateRequest
 }
 
 type fakeExit struct {
@@ -51,7 +56,8 @@ func startFakeDocker(t testing.TB, nc *nats.Conn) *fakeDocker {
 		t.Fatal(err)
 	}
 	f := &fakeDocker{t: t, js: js, ctrs: map[string]*fakeCtr{}, byID: map[string]*fakeCtr{},
-		creates: map[string]int{}, removed: map[string]bool{}, exits: map[string]fakeExit{}, exitsBeforeReply: map[string]int{}}
+		creates: map[string]int{}, removed: map[string]bool{}, exits: map[string]fakeExit{}, exitsBeforeReply: map[string]int{},
+		volumes: map[string]bus.VolumeCreateRequest{}, reqs: map[string]bus.CreateRequest{}}
 	svc, err := micro.AddService(nc, micro.Config{Name: bus.DockerService, Version: "0.0.1"})
 	if err != nil {
 		t.Fatal(err)
@@ -88,6 +94,8 @@ func startFakeDocker(t testing.TB, nc *nats.Conn) *fakeDocker {
 			return bus.CreateReply{DockerID: c.st.DockerID, DockerName: c.st.DockerName, Existed: true}, nil
 		}
 		f.creates[key]++
+		f.calls = append(f.calls, "create "+r.Container.Name)
+		f.reqs[key] = r
 		f.seq++
 		c := &fakeCtr{req: r, st: bus.ContainerState{DockerID: fmt.Sprintf("docker%04d", f.seq), DockerName: r.DockerName,
 			TaskArn: r.TaskArn, ContainerName: r.Container.Name, Status: bus.StatusCreated, CreatedAt: time.Now()}}
@@ -161,6 +169,46 @@ func startFakeDocker(t testing.TB, nc *nats.Conn) *fakeDocker {
 		}
 		return rep, nil
 	})
+	add("volume-create", bus.SubjectDockerVolumeCreate, func(req micro.Request) (any, error) {
+		var r bus.VolumeCreateRequest
+		_ = json.Unmarshal(req.Data(), &r)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.calls = append(f.calls, "volume.create "+r.Name)
+		if _, ok := f.volumes[r.Name]; ok {
+			return bus.VolumeReply{Name: r.Name, Driver: "local"}, nil
+		}
+		if r.Scope == bus.VolumeScopeShared && !r.Autoprovision {
+			return nil, bus.Errorf(bus.CodeResourceInit, "resource cannot be initialized for task %s: volume '%s' does not exist and autoprovision is set to false", r.TaskArn, r.Name)
+		}
+		f.volumes[r.Name] = r
+		return bus.VolumeReply{Name: r.Name, Driver: "local", Created: true}, nil
+	})
+	add("volume-remove", bus.SubjectDockerVolumeRemove, func(req micro.Request) (any, error) {
+		var r bus.VolumeRemoveRequest
+		_ = json.Unmarshal(req.Data(), &r)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.calls = append(f.calls, "volume.remove "+r.Name)
+		delete(f.volumes, r.Name)
+		return struct{}{}, nil
+	})
+	add("cgroup-create", bus.SubjectDockerCgroupCreate, func(req micro.Request) (any, error) {
+		var r bus.CgroupCreateRequest
+		_ = json.Unmarshal(req.Data(), &r)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.calls = append(f.calls, fmt.Sprintf("cgroup.create %+v", r))
+		return bus.CgroupReply{Parent: "/ecs/" + bus.TaskID(r.TaskArn)}, nil
+	})
+	add("cgroup-remove", bus.SubjectDockerCgroupRemove, func(req micro.Request) (any, error) {
+		var r bus.CgroupRemoveRequest
+		_ = json.Unmarshal(req.Data(), &r)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.calls = append(f.calls, "cgroup.remove "+bus.TaskID(r.TaskArn))
+		return struct{}{}, nil
+	})
 	add("inspect", bus.SubjectDockerInspect, func(req micro.Request) (any, error) {
 		c, err := f.find(req)
 		if err != nil {
@@ -220,6 +268,19 @@ func (f *fakeDocker) wasRemoved(id string) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.removed[id]
+}
+
+// requestLogged is the create request of a container, kept after its removal.
+func (f *fakeDocker) requestLogged(arn, name string) bus.CreateRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reqs[arn+"/"+name]
+}
+
+func (f *fakeDocker) callLog() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
 }
 
 func (f *fakeDocker) request(arn, name string) bus.CreateRequest {

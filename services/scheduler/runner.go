@@ -35,6 +35,9 @@ type result struct {
 	create    bus.CreateReply
 	state     bus.ContainerState
 	err       error
+	// resources marks the outcome of the resources step (resources.go).
+	resources bool
+	cgroup    bus.CgroupReply
 }
 
 // mailbox is an unbounded queue, so that the consumer goroutines that fill it never
@@ -252,6 +255,10 @@ func (r *runner) cancelPulls() {
 
 func (r *runner) applyResult(res *result, now time.Time) {
 	delete(r.busy, res.container)
+	if res.resources {
+		r.applyResources(res)
+		return
+	}
 	log := r.log.With().Str(logger.FieldContainer, res.container).Logger()
 	if res.kind == 0 { // inspect
 		switch {
@@ -302,11 +309,20 @@ func (r *runner) applyResult(res *result, now time.Time) {
 func (r *runner) advance(ctx context.Context) (bool, error) {
 	_, admitted := r.s.adm.granted(r.rec.Spec.Arn)
 	plan := task.Step(r.rec, r.busySet(), time.Now())
+	if !r.rec.ResourcesReady && !r.needsResources() {
+		r.rec.ResourcesReady = true
+	}
 	var acts []task.Action
 	named := false
 	for _, a := range plan.Actions {
 		if !admitted && a.Kind != task.Stop {
 			continue // waiting in the ledger's queue
+		}
+		if !r.rec.ResourcesReady && a.Kind != task.Stop {
+			if r.busy[resourcesKey] == nil && r.rec.DesiredStatus != bus.StatusStopped {
+				r.provision(ctx)
+			}
+			continue // waiting for the task's volumes and cgroup
 		}
 		if c := task.Container(r.rec, a.Container); a.Kind == task.Create && c.DockerName == "" {
 			c.DockerName = task.DockerName(r.rec.Spec.Family, r.rec.Spec.Version, c.Name, randHex())
@@ -412,6 +428,7 @@ func (r *runner) dispatch(ctx context.Context, a task.Action) {
 		}
 		req := createRequest(rec, c.Name, grant, cfg.Region)
 		req.ContainerInstanceArn = r.s.reg.ContainerInstanceArn
+		req.CgroupParent = rec.CgroupParent
 		req.TaskSpec = r.specLabel()
 		timeout = cfg.CreateTimeout + 10*time.Second
 		fn = func(ctx context.Context) (err error) { res.create, err = d.Create(ctx, req); return }
@@ -531,6 +548,9 @@ func (r *runner) clean(ctx context.Context) bool {
 			r.log.Error().Err(err).Str(logger.FieldContainer, c.Name).Msg("removing container")
 			return false
 		}
+	}
+	if !r.releaseResources(ctx) {
+		return false
 	}
 	if err := r.s.tasks.Delete(ctx, bus.TaskKey(r.rec.Spec.Arn)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 		r.log.Error().Err(err).Msg("deleting task record")

@@ -61,6 +61,9 @@ type Engine struct {
 	pullAuths  map[string]string // the last X-Registry-Auth of each reference
 	creates    int
 	starts     map[string]int
+	// volState holds the volumes and the engine's cgroup info (volumes.go).
+	volOnce  sync.Once
+	volState *volumes
 }
 
 // PullAuth is the registry authentication (Docker's base64 X-Registry-Auth) of

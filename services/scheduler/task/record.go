@@ -94,3 +94,10 @@ func DockerName(family, version, name, hex string) string {
 	}
 	return "ecs-" + family + "-" + version + "-" + b.String() + "-" + hex
 }
+
+// ResourcesFailed records that the task's resources (its volumes, its cgroup) could
+// not be provisioned: the task stops with ResourceInitializationError, as the real
+// agent reports a task whose resources cannot be initialized.
+func ResourcesFailed(rec *bus.TaskRecord, err error) {
+	Fail(rec, bus.CodeResourceInit.Name()+": "+strings.TrimPrefix(describe(err), bus.CodeResourceInit.Name()+": "))
+}
