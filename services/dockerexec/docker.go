@@ -49,6 +49,7 @@ type Engine interface {
 type Docker interface {
 	Containers
 	Images
+	ImageCleaner
 	EventSource
 	Engine
 	Stats
