@@ -112,13 +112,14 @@ func (s *imageStore) open(ctx context.Context, js jetstream.JetStream) {
 		loaded[ref] = r
 	}
 	s.records, s.kv = loaded, kv
+	n := len(loaded)
 	pending := s.pending
 	s.pending = nil
 	s.mu.Unlock()
 	for ref := range pending {
 		s.save(ctx, ref)
 	}
-	s.log.Debug().Int("images", len(loaded)).Msg("image records loaded")
+	s.log.Debug().Int("images", n).Msg("image records loaded")
 	close(s.ready)
 }
 
