@@ -95,6 +95,7 @@ run: gobuild test-image
 	ECS_BACKEND_HOST=$${ECS_BACKEND_HOST:-http://$(CP_LISTEN)} \
 	ECS_DATADIR=$${ECS_DATADIR:-$(RUN_DIR)/data} \
 	ECS_HOST_PORT_BIND_IP=$${ECS_HOST_PORT_BIND_IP:-127.0.0.1} \
+	ECS_IMAGE_PULL_BEHAVIOR=$${ECS_IMAGE_PULL_BEHAVIOR:-prefer-cached} \
 	$(OUT)/amazon-ecs-agent
 
 run-controlplane: gobuild

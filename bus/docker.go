@@ -52,8 +52,19 @@ type PullRequest struct {
 type PullReply struct {
 	ImageID string `json:"imageId"`
 	Digest  string `json:"digest,omitempty"`
-	// Pulled is false when the local image was used without pulling.
+	// Pulled is false when the local image was used without pulling (none was
+	// needed, or the pull failed and the cached image was used: FellBack).
 	Pulled bool `json:"pulled"`
+	// FellBack is set when a pull failed and the cached image was used instead
+	// (ECS_IMAGE_PULL_BEHAVIOR=default).
+	FellBack bool `json:"fellBack,omitempty"`
+	// StartedAt and StoppedAt are the times of the pull from the registry, set only
+	// when one was made (failed or not): what the task reports as pullStartedAt and
+	// pullStoppedAt. A pull shared with other callers carries its own times.
+	StartedAt *time.Time `json:"startedAt,omitempty"`
+	StoppedAt *time.Time `json:"stoppedAt,omitempty"`
+	// Bytes is how much the pull downloaded, from the engine's progress stream.
+	Bytes int64 `json:"bytes,omitempty"`
 }
 
 // CreateRequest creates a task's container. Host-side decisions (host ports from the

@@ -2,6 +2,8 @@ package bus
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -24,7 +26,7 @@ const (
 	BucketInstance   = "ecs_instance"   // Registration under KeyRegistration; owner session
 	BucketTasks      = "ecs_tasks"      // TaskRecord under TaskKey; owner scheduler
 	BucketLedger     = "ecs_ledger"     // the scheduler's resource ledger; owner scheduler
-	BucketDockerexec = "ecs_dockerexec" // dockerexec's event cursor under KeyEventCursor; owner dockerexec
+	BucketDockerexec = "ecs_dockerexec" // dockerexec's event cursor (KeyEventCursor) and image records (ImageKey); owner dockerexec
 	// BucketCredentials holds the tasks' role credentials, sealed (RoleCredentials
 	// under Token(credentialsId)); owner session, read by dockerexec and the reporter.
 	// It is kept in memory only: credentials never reach the disk, and after a restart
@@ -35,7 +37,19 @@ const (
 	// KeyEventCursor holds the time (Unix nanoseconds, decimal) of the last Docker
 	// event dockerexec published, where a restarted dockerexec resumes.
 	KeyEventCursor = "events-since"
+	// KeyImagePrefix starts the keys of dockerexec's image records (ImageKey): when
+	// this agent pulled and last used each image, for ECS_IMAGE_PULL_BEHAVIOR=once
+	// and image cleanup.
+	KeyImagePrefix = "images."
 )
+
+// ImageKey is an image reference's key in BucketDockerexec. References hold
+// characters a key may not ('/', ':', '@'), so the key is a hash of the reference;
+// the record itself carries the reference.
+func ImageKey(ref string) string {
+	sum := sha256.Sum256([]byte(ref))
+	return KeyImagePrefix + hex.EncodeToString(sum[:16])
+}
 
 // TaskKey is a task's key in BucketTasks.
 func TaskKey(taskARN string) string { return Token(TaskID(taskARN)) }

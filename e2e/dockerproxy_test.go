@@ -28,6 +28,20 @@ type dockerProxy struct {
 	onStart func()
 	match   *regexp.Regexp
 	fired   chan struct{}
+	// calls counts the engine calls that passed through, by "METHOD path" without
+	// the API version (POST /images/create is a pull).
+	calls map[string]int
+}
+
+// apiVersion is the version prefix of an engine call's path.
+var apiVersion = regexp.MustCompile(`^/v[0-9.]+`)
+
+// count is how many engine calls of method and path (without the API version, e.g.
+// "POST", "/images/create") passed through the proxy.
+func (p *dockerProxy) count(method, path string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.calls[method+" "+path]
 }
 
 // The engine calls a test may break dockerexec after.
@@ -40,13 +54,16 @@ var (
 // ends.
 func startDockerProxy(t *testing.T) *dockerProxy {
 	t.Helper()
-	p := &dockerProxy{Socket: filepath.Join(t.TempDir(), "docker.sock"), fired: make(chan struct{}, 1)}
+	p := &dockerProxy{Socket: filepath.Join(t.TempDir(), "docker.sock"), fired: make(chan struct{}, 1), calls: map[string]int{}}
 	ln, err := net.Listen("unix", p.Socket)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
+			p.mu.Lock()
+			p.calls[r.In.Method+" "+apiVersion.ReplaceAllString(r.In.URL.Path, "")]++
+			p.mu.Unlock()
 			r.SetURL(&url.URL{Scheme: "http", Host: "docker"})
 			r.Out.Host = "docker"
 		},

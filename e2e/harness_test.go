@@ -239,6 +239,9 @@ func (a agentEnv) vars() []string {
 		"ECS_HOST_PORT_BIND_IP=127.0.0.1",
 		"ECS_LOGLEVEL=debug",
 		"ECS_CONFIG_FILE=/dev/null",
+		// The test images are local only: under default every task would try the
+		// registry first (PROTOCOL.md §7). Tests of the pull behaviours set their own.
+		"ECS_IMAGE_PULL_BEHAVIOR=prefer-cached",
 	}
 }
 

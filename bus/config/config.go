@@ -107,6 +107,36 @@ type Config struct {
 	// name; a user without one uses its file under $ECS_DATADIR/bus/users.
 	BusPasswords map[string]string
 
+	// Image lifecycle: stalled pulls and image cleanup (PROTOCOL.md §6.2, §6.3).
+	//
+	// ImagePullInactivityTimeout cancels a pull whose progress stream is silent that
+	// long (ECS_IMAGE_PULL_INACTIVITY_TIMEOUT, 1m, min 1m).
+	ImagePullInactivityTimeout time.Duration
+	// ImageCleanupDisabled is ECS_DISABLE_IMAGE_CLEANUP (false).
+	ImageCleanupDisabled bool
+	// ImageCleanupInterval is ECS_IMAGE_CLEANUP_INTERVAL (30m). The real agent raises
+	// values below 10m to 10m; here a shorter interval is used as given, with a
+	// warning, so that tests and experiments need not wait ten minutes.
+	ImageCleanupInterval time.Duration
+	// ImageMinimumCleanupAge is how long after its pull an image of this agent may be
+	// removed (ECS_IMAGE_MINIMUM_CLEANUP_AGE, 1h).
+	ImageMinimumCleanupAge time.Duration
+	// NonECSImageMinimumCleanupAge is the same for images the agent did not pull,
+	// counted from their creation (NON_ECS_IMAGE_MINIMUM_CLEANUP_AGE, 1h).
+	NonECSImageMinimumCleanupAge time.Duration
+	// NumImagesDeletePerCycle is ECS_NUM_IMAGES_DELETE_PER_CYCLE (5).
+	NumImagesDeletePerCycle int
+	// NumNonECSContainersDeletePerCycle is NONECS_NUM_CONTAINERS_DELETE_PER_CYCLE (5):
+	// stopped containers the agent did not create, removed per cycle when untracked
+	// cleanup is on.
+	NumNonECSContainersDeletePerCycle int
+	// UntrackedImageCleanup is ECS_ENABLE_UNTRACKED_IMAGE_CLEANUP (false): also
+	// remove images (and stopped containers) the agent did not make.
+	UntrackedImageCleanup bool
+	// ImageCleanupExclusions are images never removed (ECS_EXCLUDE_UNTRACKED_IMAGE,
+	// a comma-separated list of references, or a JSON array).
+	ImageCleanupExclusions []string
+
 	// SkipTLSVerify is the -k flag.
 	SkipTLSVerify bool
 
@@ -148,6 +178,14 @@ func Defaults() Config {
 		TaskCPUMemLimit: true,
 		CgroupPath:      "/sys/fs/cgroup",
 		CgroupCPUPeriod: 100 * time.Millisecond,
+
+		// Image lifecycle.
+		ImagePullInactivityTimeout:        time.Minute,
+		ImageCleanupInterval:              30 * time.Minute,
+		ImageMinimumCleanupAge:            time.Hour,
+		NonECSImageMinimumCleanupAge:      time.Hour,
+		NumImagesDeletePerCycle:           5,
+		NumNonECSContainersDeletePerCycle: 5,
 	}
 }
 
@@ -303,6 +341,7 @@ func FromEnv(lookup Lookup) (Config, error) {
 	}
 	p.engineAuth(&c)
 	p.volumesAndCgroups(&c)
+	p.imageLifecycle(&c)
 	if v, ok := p.str("ECS_BUS_URL"); ok {
 		c.BusURL = p.busURL("ECS_BUS_URL", v)
 	}
@@ -574,5 +613,52 @@ func (p *parser) ports(key string, dst *[]int) {
 			}
 		}
 		*dst = ports
+	}
+}
+
+// minImageCleanupInterval is the real agent's minimum ECS_IMAGE_CLEANUP_INTERVAL.
+const minImageCleanupInterval = 10 * time.Minute
+
+// imageLifecycle reads the variables of pull inactivity and image cleanup.
+func (p *parser) imageLifecycle(c *Config) {
+	p.duration("ECS_IMAGE_PULL_INACTIVITY_TIMEOUT", &c.ImagePullInactivityTimeout, time.Minute)
+	p.boolean("ECS_DISABLE_IMAGE_CLEANUP", &c.ImageCleanupDisabled)
+	p.duration("ECS_IMAGE_CLEANUP_INTERVAL", &c.ImageCleanupInterval, time.Second)
+	if v, ok := p.str("ECS_IMAGE_CLEANUP_INTERVAL"); ok && c.ImageCleanupInterval < minImageCleanupInterval && p.err == nil {
+		p.warnings = append(p.warnings, fmt.Sprintf(
+			"ECS_IMAGE_CLEANUP_INTERVAL=%q is below the real agent's minimum of %s; using it as given", v, minImageCleanupInterval))
+	}
+	p.duration("ECS_IMAGE_MINIMUM_CLEANUP_AGE", &c.ImageMinimumCleanupAge, 0)
+	p.duration("NON_ECS_IMAGE_MINIMUM_CLEANUP_AGE", &c.NonECSImageMinimumCleanupAge, 0)
+	p.count("ECS_NUM_IMAGES_DELETE_PER_CYCLE", &c.NumImagesDeletePerCycle)
+	p.count("NONECS_NUM_CONTAINERS_DELETE_PER_CYCLE", &c.NumNonECSContainersDeletePerCycle)
+	p.boolean("ECS_ENABLE_UNTRACKED_IMAGE_CLEANUP", &c.UntrackedImageCleanup)
+	if v, ok := p.str("ECS_EXCLUDE_UNTRACKED_IMAGE"); ok {
+		var list []string
+		if strings.HasPrefix(v, "[") {
+			if err := json.Unmarshal([]byte(v), &list); err != nil {
+				p.fail("ECS_EXCLUDE_UNTRACKED_IMAGE", v, "want image references separated by commas, or a JSON array of strings")
+				return
+			}
+		} else {
+			list = strings.Split(v, ",")
+		}
+		for _, ref := range list {
+			if ref = strings.TrimSpace(ref); ref != "" {
+				c.ImageCleanupExclusions = append(c.ImageCleanupExclusions, ref)
+			}
+		}
+	}
+}
+
+// count reads a whole number >= 1.
+func (p *parser) count(key string, dst *int) {
+	if v, ok := p.str(key); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			p.fail(key, v, "want a whole number >= 1")
+			return
+		}
+		*dst = n
 	}
 }

@@ -225,3 +225,72 @@ func TestVolumesAndCgroups(t *testing.T) {
 		}
 	}
 }
+
+func TestImageLifecycle(t *testing.T) {
+	c, err := FromEnv(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ImagePullInactivityTimeout != time.Minute || c.ImageCleanupDisabled || c.ImageCleanupInterval != 30*time.Minute ||
+		c.ImageMinimumCleanupAge != time.Hour || c.NonECSImageMinimumCleanupAge != time.Hour ||
+		c.NumImagesDeletePerCycle != 5 || c.NumNonECSContainersDeletePerCycle != 5 ||
+		c.UntrackedImageCleanup || len(c.ImageCleanupExclusions) != 0 {
+		t.Errorf("defaults %+v", c)
+	}
+	c, err = FromEnv(env(map[string]string{
+		"ECS_IMAGE_PULL_INACTIVITY_TIMEOUT": "5m", "ECS_DISABLE_IMAGE_CLEANUP": "true",
+		"ECS_IMAGE_CLEANUP_INTERVAL": "45m", "ECS_IMAGE_MINIMUM_CLEANUP_AGE": "2s",
+		"NON_ECS_IMAGE_MINIMUM_CLEANUP_AGE": "3h", "ECS_NUM_IMAGES_DELETE_PER_CYCLE": "7",
+		"NONECS_NUM_CONTAINERS_DELETE_PER_CYCLE": "2", "ECS_ENABLE_UNTRACKED_IMAGE_CLEANUP": "true",
+		"ECS_EXCLUDE_UNTRACKED_IMAGE": "alpine:latest, 127.0.0.1:5000/keep:1",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ImagePullInactivityTimeout != 5*time.Minute || !c.ImageCleanupDisabled || c.ImageCleanupInterval != 45*time.Minute ||
+		c.ImageMinimumCleanupAge != 2*time.Second || c.NonECSImageMinimumCleanupAge != 3*time.Hour ||
+		c.NumImagesDeletePerCycle != 7 || c.NumNonECSContainersDeletePerCycle != 2 || !c.UntrackedImageCleanup {
+		t.Errorf("values %+v", c)
+	}
+	if len(c.ImageCleanupExclusions) != 2 || c.ImageCleanupExclusions[1] != "127.0.0.1:5000/keep:1" {
+		t.Errorf("exclusions %q", c.ImageCleanupExclusions)
+	}
+	if len(c.Warnings) != 0 {
+		t.Errorf("warnings %q", c.Warnings)
+	}
+	c, err = FromEnv(env(map[string]string{"ECS_EXCLUDE_UNTRACKED_IMAGE": `["a:1","b:2"]`}))
+	if err != nil || len(c.ImageCleanupExclusions) != 2 || c.ImageCleanupExclusions[0] != "a:1" {
+		t.Errorf("JSON exclusions %q, %v", c.ImageCleanupExclusions, err)
+	}
+
+	// The inactivity timeout is raised to its minimum; a short cleanup interval is
+	// used as given, with a warning naming the real agent's minimum.
+	c, err = FromEnv(env(map[string]string{"ECS_IMAGE_PULL_INACTIVITY_TIMEOUT": "10s", "ECS_IMAGE_CLEANUP_INTERVAL": "2s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ImagePullInactivityTimeout != time.Minute || c.ImageCleanupInterval != 2*time.Second {
+		t.Errorf("inactivity %v interval %v", c.ImagePullInactivityTimeout, c.ImageCleanupInterval)
+	}
+	if w := strings.Join(c.Warnings, " "); len(c.Warnings) != 2 || !strings.Contains(w, "ECS_IMAGE_PULL_INACTIVITY_TIMEOUT") ||
+		!strings.Contains(w, "ECS_IMAGE_CLEANUP_INTERVAL") || !strings.Contains(w, "10m") {
+		t.Errorf("warnings %q", c.Warnings)
+	}
+
+	for k, v := range map[string]string{
+		"ECS_IMAGE_PULL_INACTIVITY_TIMEOUT":      "soon",
+		"ECS_DISABLE_IMAGE_CLEANUP":              "sometimes",
+		"ECS_IMAGE_CLEANUP_INTERVAL":             "-1m",
+		"ECS_IMAGE_MINIMUM_CLEANUP_AGE":          "an hour",
+		"NON_ECS_IMAGE_MINIMUM_CLEANUP_AGE":      "1d",
+		"ECS_NUM_IMAGES_DELETE_PER_CYCLE":        "0",
+		"NONECS_NUM_CONTAINERS_DELETE_PER_CYCLE": "five",
+		"ECS_ENABLE_UNTRACKED_IMAGE_CLEANUP":     "on",
+		"ECS_EXCLUDE_UNTRACKED_IMAGE":            `[1,2]`,
+	} {
+		_, err := FromEnv(env(map[string]string{k: v}))
+		if err == nil || !strings.Contains(err.Error(), k) || !strings.Contains(err.Error(), v) {
+			t.Errorf("%s=%s: error %v does not name the variable and the value", k, v, err)
+		}
+	}
+}

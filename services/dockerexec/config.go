@@ -50,6 +50,44 @@ type Config struct {
 	// MaxInFlight is how many requests are served at once; further requests wait in
 	// the bus subscription.
 	MaxInFlight int
+
+	// Image lifecycle.
+	//
+	// PullInactivityTimeout cancels a pull whose progress stream stays silent that
+	// long (ECS_IMAGE_PULL_INACTIVITY_TIMEOUT); the attempt counts as failed.
+	PullInactivityTimeout time.Duration
+	// ImageCleanup is how unused images are removed; see cleanup.go.
+	ImageCleanup ImageCleanupConfig
+}
+
+// ImageCleanupConfig is the image cleanup of the real agent's image manager
+// (ECS_DISABLE_IMAGE_CLEANUP and the variables beside it, PROTOCOL.md §6.3). Zero
+// fields take the real agent's defaults, but for Interval, whose zero means the
+// default 30m: a test may set any shorter interval here, and the configuration
+// package lets ECS_IMAGE_CLEANUP_INTERVAL go below the real agent's 10m minimum
+// with a warning.
+type ImageCleanupConfig struct {
+	Disabled bool
+	Interval time.Duration
+	// MinimumAge is how long after its pull (or first use, for an image found in
+	// the cache) a tracked image may be removed.
+	MinimumAge time.Duration
+	// NonECSMinimumAge is the same for untracked images, counted from their
+	// creation.
+	NonECSMinimumAge time.Duration
+	// ImagesPerCycle caps the images removed per cycle, tracked and untracked.
+	ImagesPerCycle int
+	// NonECSContainersPerCycle caps the stopped untracked containers removed per
+	// cycle.
+	NonECSContainersPerCycle int
+	// Untracked lets cleanup remove images and stopped containers that are not the
+	// agent's.
+	Untracked bool
+	// Exclude are image references never removed.
+	Exclude []string
+	// AgeSet says that a zero MinimumAge or NonECSMinimumAge is meant (ConfigFrom
+	// sets it); otherwise a zero age is the default 1h.
+	AgeSet bool
 }
 
 // Defaults used by ConfigFrom and filled in by New for zero fields.
@@ -60,6 +98,11 @@ const (
 	defaultCallTimeout   = 4 * time.Minute // ECS_CONTAINER_CREATE_TIMEOUT's default
 	defaultMaxInFlight   = 32
 	defaultStopTimeout   = 30 * time.Second
+
+	defaultPullInactivityTimeout = time.Minute
+	defaultImageCleanupInterval  = 30 * time.Minute
+	defaultImageCleanupAge       = time.Hour
+	defaultImagesPerCycle        = 5
 )
 
 // ConfigFrom takes dockerexec's settings out of the agent's configuration.
@@ -83,6 +126,18 @@ func ConfigFrom(c config.Config) Config {
 
 		SharedVolumeMatchFullConfig: c.SharedVolumeMatchFullConfig,
 		CgroupPath:                  c.CgroupPath,
+		PullInactivityTimeout:       c.ImagePullInactivityTimeout,
+		ImageCleanup: ImageCleanupConfig{
+			Disabled:                 c.ImageCleanupDisabled,
+			Interval:                 c.ImageCleanupInterval,
+			MinimumAge:               c.ImageMinimumCleanupAge,
+			NonECSMinimumAge:         c.NonECSImageMinimumCleanupAge,
+			ImagesPerCycle:           c.NumImagesDeletePerCycle,
+			NonECSContainersPerCycle: c.NumNonECSContainersDeletePerCycle,
+			Untracked:                c.UntrackedImageCleanup,
+			Exclude:                  c.ImageCleanupExclusions,
+			AgeSet:                   true,
+		},
 	}
 }
 
@@ -112,6 +167,25 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxInFlight <= 0 {
 		c.MaxInFlight = defaultMaxInFlight
+	}
+	if c.PullInactivityTimeout <= 0 {
+		c.PullInactivityTimeout = defaultPullInactivityTimeout
+	}
+	ic := &c.ImageCleanup
+	if ic.Interval <= 0 {
+		ic.Interval = defaultImageCleanupInterval
+	}
+	if !ic.AgeSet && ic.MinimumAge == 0 {
+		ic.MinimumAge = defaultImageCleanupAge
+	}
+	if !ic.AgeSet && ic.NonECSMinimumAge == 0 {
+		ic.NonECSMinimumAge = defaultImageCleanupAge
+	}
+	if ic.ImagesPerCycle <= 0 {
+		ic.ImagesPerCycle = defaultImagesPerCycle
+	}
+	if ic.NonECSContainersPerCycle <= 0 {
+		ic.NonECSContainersPerCycle = defaultImagesPerCycle
 	}
 	return c
 }

@@ -61,6 +61,7 @@ type Docker interface {
 	Containers
 	Images
 	Volumes
+	ImageCleaner
 	EventSource
 	Engine
 	Stats

@@ -22,7 +22,7 @@ func (s *Service) handlePull(ctx context.Context, req bus.PullRequest) (bus.Pull
 	log := s.log.With().Str(logger.FieldTaskARN, req.TaskArn).Str(logger.FieldContainer, req.ContainerName).
 		Str("image", req.Image).Logger()
 	if err == nil {
-		log.Debug().Bool("pulled", rep.Pulled).Str("image_id", rep.ImageID).Msg("image ready")
+		log.Debug().Bool("pulled", rep.Pulled).Bool("fell_back", rep.FellBack).Str("image_id", rep.ImageID).Msg("image ready")
 	}
 	return rep, err
 }

@@ -34,6 +34,8 @@ type Service struct {
 	docker  Docker
 	log     zerolog.Logger
 	pull    *puller
+	images  *imageStore
+	cleaner *cleaner
 	secrets *secretStore
 	keys    keyLocks
 	inst    *instance
@@ -63,7 +65,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	}
 	s.docker = deps.Docker
 	s.secrets = newSecretStore(cfg, deps.Conn)
-	s.pull = newPuller(s.docker, cfg, s.secrets.registryAuth)
+	s.images = newImageStore(s.log.With().Str("component", "images").Logger())
+	s.pull = newPuller(s.docker, cfg, s.images, s.log, s.secrets.registryAuth)
+	s.cleaner = newCleaner(s.docker, s.images, cfg, s.log)
 	s.keys = keyLocks{m: map[string]*keyLock{}}
 	s.inst = newInstance(cfg.Cluster)
 	s.cgroups = newCgroupController(cfg.CgroupPath)
@@ -84,6 +88,8 @@ func (s *Service) Run(ctx context.Context) error {
 	var background sync.WaitGroup
 	defer background.Wait()
 	background.Go(func() { s.inst.follow(ctx, js, s.log) })
+	background.Go(func() { s.images.open(ctx, js) })
+	background.Go(func() { s.cleaner.run(ctx) })
 
 	var inflight sync.WaitGroup
 	sem := make(chan struct{}, s.cfg.MaxInFlight)

@@ -271,9 +271,9 @@ func TestPull(t *testing.T) {
 		wantPulled bool
 		wantPulls  int
 	}{
-		{"default, present: no pull", "app:1", "default", true, true, nil, 0, false, 0},
+		{"default, present: pulled", "app:1", "default", true, true, nil, 0, true, 1},
 		{"prefer-cached, present: no pull", "app:1", "prefer-cached", true, true, nil, 0, false, 0},
-		{"once, present: no pull", "app:1", "once", true, true, nil, 0, false, 0},
+		{"once, present but never pulled by the agent: pulled", "app:1", "once", true, true, nil, 0, true, 1},
 		{"always, present: pulled", "app:1", "always", true, true, nil, 0, true, 1},
 		{"default, absent: pulled", "app:1", "default", false, true, nil, 0, true, 1},
 		{"always, failure is an error", "app:1", "always", true, false, registryErr, bus.CodePullFailed, false, 3},

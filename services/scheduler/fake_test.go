@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -82,7 +83,12 @@ func startFakeDocker(t testing.TB, nc *nats.Conn) *fakeDocker {
 		if r.Image == "missing" {
 			return nil, bus.Errorf(bus.CodePullFailed, "image %s not found", r.Image)
 		}
-		return bus.PullReply{ImageID: "sha256:" + r.Image, Pulled: true}, nil
+		if strings.HasPrefix(r.Image, "cached-") {
+			return bus.PullReply{ImageID: "sha256:" + r.Image}, nil // no pull needed
+		}
+		stopped := time.Now()
+		started := stopped.Add(-fakePullDuration)
+		return bus.PullReply{ImageID: "sha256:" + r.Image, Pulled: true, StartedAt: &started, StoppedAt: &stopped}, nil
 	})
 	add("create", bus.SubjectDockerCreate, func(req micro.Request) (any, error) {
 		var r bus.CreateRequest
@@ -288,3 +294,6 @@ func (f *fakeDocker) request(arn, name string) bus.CreateRequest {
 	defer f.mu.Unlock()
 	return f.ctrs[arn+"/"+name].req
 }
+
+// fakePullDuration is how long the fake's pulls say they took.
+const fakePullDuration = 3 * time.Second

@@ -38,6 +38,7 @@ type result struct {
 	// resources marks the outcome of the resources step (resources.go).
 	resources bool
 	cgroup    bus.CgroupReply
+	started   time.Time // when the step was dispatched
 }
 
 // mailbox is an unbounded queue, so that the consumer goroutines that fill it never
@@ -253,6 +254,18 @@ func (r *runner) cancelPulls() {
 	}
 }
 
+// pullTimes records a pull from the registry in the task's pullStartedAt and
+// pullStoppedAt: the start of the first and the end of the last. Only a real pull
+// counts: an image used from the cache leaves them unset (PROTOCOL.md §1.5).
+func (r *runner) pullTimes(started, stopped time.Time) {
+	if r.rec.PullStartedAt == nil || started.Before(*r.rec.PullStartedAt) {
+		r.rec.PullStartedAt = &started
+	}
+	if r.rec.PullStoppedAt == nil || stopped.After(*r.rec.PullStoppedAt) {
+		r.rec.PullStoppedAt = &stopped
+	}
+}
+
 func (r *runner) applyResult(res *result, now time.Time) {
 	delete(r.busy, res.container)
 	if res.resources {
@@ -276,6 +289,11 @@ func (r *runner) applyResult(res *result, now time.Time) {
 		if errors.Is(res.err, context.Canceled) {
 			return // a pull abandoned because the task is stopping
 		}
+		if res.kind == task.Pull && bus.CodeOf(res.err) == bus.CodePullFailed {
+			// The registry was tried and failed: that was a pull, and its times are
+			// reported as the real agent does.
+			r.pullTimes(res.started, now)
+		}
 		log.Error().Err(res.err).Str("step", res.kind.String()).Msg("container step failed")
 		task.Failed(r.rec, res.kind, res.container, res.err, now)
 		return
@@ -284,8 +302,12 @@ func (r *runner) applyResult(res *result, now time.Time) {
 	switch res.kind {
 	case task.Pull:
 		task.Pulled(r.rec, res.container, res.pull)
-		t := now
-		r.rec.PullStoppedAt = &t
+		switch p := res.pull; {
+		case p.StartedAt != nil && p.StoppedAt != nil:
+			r.pullTimes(*p.StartedAt, *p.StoppedAt)
+		case p.Pulled: // a dockerexec that does not send the times
+			r.pullTimes(res.started, now)
+		}
 	case task.Create:
 		task.Created(r.rec, res.container, res.create, now)
 	case task.Start:
@@ -330,10 +352,6 @@ func (r *runner) advance(ctx context.Context) (bool, error) {
 				c.EndpointID = newEndpointID()
 			}
 			named = true
-		}
-		if a.Kind == task.Pull && r.rec.PullStartedAt == nil {
-			t := time.Now()
-			r.rec.PullStartedAt = &t
 		}
 		acts = append(acts, a)
 	}
@@ -410,7 +428,7 @@ func (r *runner) dispatch(ctx context.Context, a task.Action) {
 	spec := task.Spec(rec, a.Container)
 	c := task.Container(rec, a.Container)
 	ref := bus.ContainerRef{DockerID: c.DockerID, TaskArn: rec.Spec.Arn, ContainerName: c.Name}
-	res := &result{kind: a.Kind, container: a.Container}
+	res := &result{kind: a.Kind, container: a.Container, started: time.Now()}
 	var fn func(context.Context) error
 	timeout := 30 * time.Second
 	switch a.Kind {

@@ -159,6 +159,9 @@ func TestTaskExitCode(t *testing.T) {
 	if rep.PullStartedAt == nil || rep.PullStoppedAt == nil {
 		t.Fatal("pull times missing")
 	}
+	if d := rep.PullStoppedAt.Sub(*rep.PullStartedAt); d != fakePullDuration {
+		t.Errorf("pull took %v in the report, want the %v of dockerexec's pull", d, fakePullDuration)
+	}
 	rep = e.next()
 	if rep.Status != "STOPPED" || rep.Seq != 2 || len(rep.Containers) != 1 || rep.ExecutionStoppedAt == nil {
 		t.Fatalf("second report = %+v", rep)
@@ -365,5 +368,33 @@ func TestPortInUseSeesAnotherProgramsListener(t *testing.T) {
 	l.Close()
 	if inUse("tcp", port) {
 		t.Errorf("tcp %d is free but seen held", port)
+	}
+}
+
+func TestNoPullTimesForACachedImage(t *testing.T) {
+	e := newEnv(t)
+	e.start()
+	s := taskSpec("t1", bus.ContainerSpec{Name: "app", Image: "cached-busybox", Essential: true, Memory: 64})
+	e.desire(s, "m1")
+	rep := e.next()
+	if rep.Status != "RUNNING" {
+		t.Fatalf("first report = %+v", rep)
+	}
+	if rep.PullStartedAt != nil || rep.PullStoppedAt != nil {
+		t.Errorf("pull times %v %v for a cached image", rep.PullStartedAt, rep.PullStoppedAt)
+	}
+}
+
+func TestPullTimesOfAFailedPull(t *testing.T) {
+	e := newEnv(t)
+	e.start()
+	s := taskSpec("t1", bus.ContainerSpec{Name: "app", Image: "missing", Essential: true, Memory: 64})
+	e.desire(s, "m1")
+	rep := e.next()
+	if rep.Status != "STOPPED" {
+		t.Fatalf("first report = %+v", rep)
+	}
+	if rep.PullStartedAt == nil || rep.PullStoppedAt == nil || rep.PullStoppedAt.Before(*rep.PullStartedAt) {
+		t.Errorf("pull times %v %v for a failed pull", rep.PullStartedAt, rep.PullStoppedAt)
 	}
 }

@@ -42,15 +42,23 @@ type Container struct {
 type Image struct {
 	ID          string
 	RepoDigests []string
+	// Created is the image's creation time (zero: the Unix epoch).
+	Created time.Time
+	// Size is what a pull of it downloads, reported in the progress stream as one
+	// layer.
+	Size int64
 }
 
 // Engine is the fake engine. The zero value is not usable; call New.
 type Engine struct {
 	mu         sync.Mutex
 	containers map[string]*Container
-	images     map[string]Image // by reference as given to pull and inspect
-	registry   map[string]Image // what a pull can fetch
-	pullErrs   map[string]error // pull errors by reference (in the progress stream)
+	images     map[string]Image         // by reference as given to pull and inspect
+	registry   map[string]Image         // what a pull can fetch
+	pullErrs   map[string]error         // pull errors by reference (in the progress stream)
+	pullGate   map[string]chan struct{} // pulls of a reference wait on it before their stream
+	pullStall  map[string]bool          // the stream of a pull of a reference stops, open
+	removed    []string                 // references given to ImageRemove that went
 	down       bool
 	history    []events.Message
 	subs       map[chan events.Message]chan error
@@ -123,6 +131,61 @@ func (e *Engine) AddRegistryImage(ref string, img Image) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.registry[ref] = img
+}
+
+// HoldPulls makes pulls of ref wait until the returned release is called (a slow
+// registry), so that a test can pile up callers of one pull.
+func (e *Engine) HoldPulls(ref string) (release func()) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.pullGate == nil {
+		e.pullGate = map[string]chan struct{}{}
+	}
+	ch := make(chan struct{})
+	e.pullGate[ref] = ch
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			e.mu.Lock()
+			delete(e.pullGate, ref)
+			e.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+// StallPulls makes the progress stream of every pull of ref stop after its first
+// line, without ending, until the caller gives up (a stalled registry).
+func (e *Engine) StallPulls(ref string, stall bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.pullStall == nil {
+		e.pullStall = map[string]bool{}
+	}
+	e.pullStall[ref] = stall
+}
+
+// RemoveImage removes a local image behind the engine's back (another user's
+// docker rmi).
+func (e *Engine) RemoveImage(ref string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.images, ref)
+}
+
+// HasImage reports whether ref is present locally.
+func (e *Engine) HasImage(ref string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, ok := e.images[ref]
+	return ok
+}
+
+// Removed lists the references ImageRemove removed, in order.
+func (e *Engine) Removed() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.removed...)
 }
 
 // FailPull makes every pull of ref fail with err, reported in the progress stream as
@@ -291,8 +354,19 @@ func (e *Engine) ImageInspect(ctx context.Context, ref string, _ ...client.Image
 }
 
 // ImagePull fetches from the fake registry. Like the engine, an unknown repository
-// fails the call itself, while other registry errors arrive in the progress stream.
+// fails the call itself, while other registry errors arrive in the progress stream;
+// a successful pull reports its size as one layer's download.
 func (e *Engine) ImagePull(ctx context.Context, ref string, opts image.PullOptions) (io.ReadCloser, error) {
+	e.mu.Lock()
+	gate := e.pullGate[ref]
+	e.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err := e.check(); err != nil {
@@ -306,6 +380,15 @@ func (e *Engine) ImagePull(ctx context.Context, ref string, opts image.PullOptio
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	_ = enc.Encode(map[string]string{"status": "Pulling from " + ref})
+	if e.pullStall[ref] {
+		pr, pw := io.Pipe()
+		go func() {
+			_, _ = pw.Write(buf.Bytes())
+			<-ctx.Done()
+			_ = pw.CloseWithError(ctx.Err())
+		}()
+		return pr, nil
+	}
 	if err, ok := e.pullErrs[ref]; ok {
 		_ = enc.Encode(map[string]any{"errorDetail": map[string]string{"message": err.Error()}, "error": err.Error()})
 		return io.NopCloser(&buf), nil
@@ -316,8 +399,74 @@ func (e *Engine) ImagePull(ctx context.Context, ref string, opts image.PullOptio
 			ref, cerrdefs.ErrNotFound)
 	}
 	e.images[ref] = img
+	if img.Size > 0 {
+		_ = enc.Encode(map[string]any{"status": "Downloading", "id": "layer0",
+			"progressDetail": map[string]int64{"current": img.Size / 2, "total": img.Size}})
+		_ = enc.Encode(map[string]any{"status": "Download complete", "id": "layer0", "progressDetail": map[string]int64{}})
+	}
 	_ = enc.Encode(map[string]string{"status": "Status: Downloaded newer image for " + ref})
 	return io.NopCloser(&buf), nil
+}
+
+// ImageList lists the local images, one summary per image ID with its references
+// as tags.
+func (e *Engine) ImageList(ctx context.Context, _ image.ListOptions) ([]image.Summary, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.check(); err != nil {
+		return nil, err
+	}
+	byID := map[string]*image.Summary{}
+	var out []*image.Summary
+	for ref, img := range e.images {
+		sm, ok := byID[img.ID]
+		if !ok {
+			sm = &image.Summary{ID: img.ID, RepoDigests: img.RepoDigests, Created: img.Created.Unix(), Size: img.Size}
+			byID[img.ID] = sm
+			out = append(out, sm)
+		}
+		if !strings.HasPrefix(ref, "sha256:") {
+			sm.RepoTags = append(sm.RepoTags, ref)
+		}
+	}
+	res := make([]image.Summary, 0, len(out))
+	for _, sm := range out {
+		res = append(res, *sm)
+	}
+	return res, nil
+}
+
+// ImageRemove untags ref (or removes the image of that ID). Like the engine, it
+// refuses, as a conflict, an image that a container uses, unless forced.
+func (e *Engine) ImageRemove(ctx context.Context, ref string, opts image.RemoveOptions) ([]image.DeleteResponse, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.check(); err != nil {
+		return nil, err
+	}
+	var refs []string
+	id := ""
+	for r, img := range e.images {
+		if r == ref || img.ID == ref {
+			refs, id = append(refs, r), img.ID
+		}
+	}
+	if len(refs) == 0 {
+		return nil, notFound("image", ref)
+	}
+	if !opts.Force {
+		for _, c := range e.containers {
+			if e.images[c.Config.Image].ID == id {
+				return nil, fmt.Errorf("conflict: unable to remove repository reference %q (must force) - container %s is using its referenced image %s: %w",
+					ref, c.ID[:12], id, cerrdefs.ErrConflict)
+			}
+		}
+	}
+	for _, r := range refs {
+		delete(e.images, r)
+	}
+	e.removed = append(e.removed, ref)
+	return []image.DeleteResponse{{Untagged: ref}}, nil
 }
 
 // ContainerCreate creates a container; a taken name is a conflict, a missing image
@@ -467,8 +616,9 @@ func (e *Engine) ContainerList(ctx context.Context, opts container.ListOptions) 
 			continue
 		}
 		out = append(out, container.Summary{
-			ID: c.ID, Names: []string{"/" + c.Name}, Image: c.Config.Image, Labels: c.Config.Labels,
-			State: c.State.Status, Created: c.Created.Unix(),
+			ID: c.ID, Names: []string{"/" + c.Name}, Image: c.Config.Image, ImageID: e.images[c.Config.Image].ID,
+			Labels: c.Config.Labels,
+			State:  c.State.Status, Created: c.Created.Unix(),
 		})
 	}
 	return out, nil
