@@ -49,6 +49,9 @@ type Config struct {
 	InstanceAttrs    map[string]string
 	// ECS_INSTANCE_ATTRIBUTES
 	InstanceTags map[string]string // ECS_CONTAINER_INSTANCE_TAGS, sent with the registration
+	// ExcludeIPv6PortBinding is ECS_EXCLUDE_IPV6_PORTBINDING (default true): IPv6
+	// host bindings are left out of what the agent reports.
+	ExcludeIPv6PortBinding bool
 
 	ContainerStopTimeout   time.Duration // ECS_CONTAINER_STOP_TIMEOUT, min 1s
 	ImagePullTimeout       time.Duration // ECS_IMAGE_PULL_TIMEOUT: bounds one whole pull
@@ -172,6 +175,7 @@ func Defaults() Config {
 		MetricsPort:            51680,
 		HostPortBindIP:         "0.0.0.0",
 		TaskEndpointPort:       51679,
+		ExcludeIPv6PortBinding: true,
 		TaskMetadataRPS:        40,
 		TaskMetadataBurst:      60,
 		// Docker volumes and task cgroups.
@@ -294,6 +298,7 @@ func FromEnv(lookup Lookup) (Config, error) {
 			p.fail("ECS_CONTAINER_INSTANCE_TAGS", v, "at most 50 tags")
 		}
 	}
+	p.boolean("ECS_EXCLUDE_IPV6_PORTBINDING", &c.ExcludeIPv6PortBinding)
 	p.duration("ECS_CONTAINER_STOP_TIMEOUT", &c.ContainerStopTimeout, time.Second)
 	p.duration("ECS_IMAGE_PULL_TIMEOUT", &c.ImagePullTimeout, time.Second)
 	p.duration("ECS_CONTAINER_START_TIMEOUT", &c.ContainerStartTimeout, 45*time.Second)

@@ -47,6 +47,9 @@ type Config struct {
 	SharedVolumeMatchFullConfig bool
 	// CgroupPath is ECS_CGROUP_PATH, where task cgroups are made.
 	CgroupPath string
+	// ExcludeIPv6PortBinding leaves IPv6 host bindings out of container states
+	// (ECS_EXCLUDE_IPV6_PORTBINDING, default true).
+	ExcludeIPv6PortBinding bool
 	// MaxInFlight is how many requests are served at once; further requests wait in
 	// the bus subscription.
 	MaxInFlight int
@@ -108,21 +111,22 @@ const (
 // ConfigFrom takes dockerexec's settings out of the agent's configuration.
 func ConfigFrom(c config.Config) Config {
 	return Config{
-		DockerHost:     c.DockerHost,
-		Cluster:        c.Cluster,
-		HostPortBindIP: c.HostPortBindIP,
-		PullBehavior:   c.ImagePullBehavior,
-		StopTimeout:    c.ContainerStopTimeout,
-		PullTimeout:    c.ImagePullTimeout,
-		PullAttempts:   defaultPullAttempts,
-		PullRetryWait:  defaultPullRetryWait,
-		CallTimeout:    max(c.ContainerCreateTimeout, c.ContainerStartTimeout),
-		DataDir:        c.DataDir,
-		Region:         c.Region,
-		UserAgent:      awsclient.UserAgent(config.VersionString()),
-		EngineAuthType: c.EngineAuthType,
-		EngineAuthData: c.EngineAuthData,
-		MaxInFlight:    defaultMaxInFlight,
+		DockerHost:             c.DockerHost,
+		Cluster:                c.Cluster,
+		HostPortBindIP:         c.HostPortBindIP,
+		ExcludeIPv6PortBinding: c.ExcludeIPv6PortBinding,
+		PullBehavior:           c.ImagePullBehavior,
+		StopTimeout:            c.ContainerStopTimeout,
+		PullTimeout:            c.ImagePullTimeout,
+		PullAttempts:           defaultPullAttempts,
+		PullRetryWait:          defaultPullRetryWait,
+		CallTimeout:            max(c.ContainerCreateTimeout, c.ContainerStartTimeout),
+		DataDir:                c.DataDir,
+		Region:                 c.Region,
+		UserAgent:              awsclient.UserAgent(config.VersionString()),
+		EngineAuthType:         c.EngineAuthType,
+		EngineAuthData:         c.EngineAuthData,
+		MaxInFlight:            defaultMaxInFlight,
 
 		SharedVolumeMatchFullConfig: c.SharedVolumeMatchFullConfig,
 		CgroupPath:                  c.CgroupPath,

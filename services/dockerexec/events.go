@@ -47,6 +47,8 @@ type watcher struct {
 	reconnect backoff.Backoff
 	// published is the time (Unix ns) of the last event published, saved as the cursor.
 	published atomic.Int64
+	// excludeIPv6 leaves IPv6 port bindings out of the states (ECS_EXCLUDE_IPV6_PORTBINDING).
+	excludeIPv6 bool
 }
 
 func newWatcher(d EventSource, js jetstream.JetStream, inst *instance, log zerolog.Logger) *watcher {
@@ -145,7 +147,7 @@ func (w *watcher) snapshot(ctx context.Context, queue chan<- item) {
 			if err != nil {
 				continue // removed meanwhile: its destroy event says so
 			}
-			st := containerState(in)
+			st := containerState(in, w.excludeIPv6)
 			select {
 			case queue <- item{state: &st}:
 				n++

@@ -102,7 +102,7 @@ func (s *Service) handleStart(ctx context.Context, req bus.StartRequest) (bus.Co
 	if err != nil {
 		return bus.ContainerState{}, err
 	}
-	if st := containerState(in); st.Status != bus.StatusCreated || st.StartedAt != nil {
+	if st := containerState(in, s.cfg.ExcludeIPv6PortBinding); st.Status != bus.StatusCreated || st.StartedAt != nil {
 		s.log.Debug().Str(logger.FieldTaskARN, req.TaskArn).Str(logger.FieldContainer, req.ContainerName).
 			Str(logger.FieldDockerID, in.ID).Str("status", string(st.Status)).Msg("container has run already; not starting it again")
 		return st, nil
@@ -187,7 +187,7 @@ func (s *Service) handleInspect(ctx context.Context, req bus.InspectRequest) (bu
 	if err != nil {
 		return bus.ContainerState{}, err
 	}
-	return containerState(in), nil
+	return containerState(in, s.cfg.ExcludeIPv6PortBinding), nil
 }
 
 // handleList inspects every container of this agent's cluster (or of one task, or one
@@ -227,7 +227,7 @@ func (s *Service) handleList(ctx context.Context, req bus.ListRequest) (bus.List
 		if in.Config == nil || !s.inst.owns(in.Config.Labels) {
 			continue // another instance's, sharing the engine and the cluster
 		}
-		rep.Containers = append(rep.Containers, containerState(in))
+		rep.Containers = append(rep.Containers, containerState(in, s.cfg.ExcludeIPv6PortBinding))
 	}
 	return rep, nil
 }
@@ -301,7 +301,7 @@ func (s *Service) inspect(ctx context.Context, id string, domain bus.Code) (bus.
 	if err != nil {
 		return bus.ContainerState{}, engineError(err, domain, true, "inspecting container %s", id)
 	}
-	return containerState(in), nil
+	return containerState(in, s.cfg.ExcludeIPv6PortBinding), nil
 }
 
 func summaryName(c container.Summary) string {

@@ -129,6 +129,7 @@ func (s *Service) Run(ctx context.Context) error {
 	s.log.Info().Str("docker_host", s.cfg.DockerHost).Msg("serving Docker commands")
 
 	w := newWatcher(s.docker, js, s.inst, s.log)
+	w.excludeIPv6 = s.cfg.ExcludeIPv6PortBinding
 	background.Go(func() { w.run(ctx) })
 
 	<-ctx.Done()

@@ -1,6 +1,7 @@
 package dockerexec
 
 import (
+	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,7 +17,7 @@ import (
 //
 //	Docker:  created ──▶ running/paused/restarting ──▶ exited/dead/removing
 //	bus:     CREATED ──▶ RUNNING                   ──▶ STOPPED (exit code)
-func containerState(in container.InspectResponse) bus.ContainerState {
+func containerState(in container.InspectResponse, excludeIPv6 bool) bus.ContainerState {
 	st := bus.ContainerState{Status: bus.StatusCreated}
 	if in.ContainerJSONBase != nil {
 		st.DockerID = in.ID
@@ -48,7 +49,7 @@ func containerState(in container.InspectResponse) bus.ContainerState {
 		st.ContainerName = in.Config.Labels[bus.LabelContainerName]
 	}
 	if in.NetworkSettings != nil {
-		st.NetworkBindings = networkBindings(in.NetworkSettings.Ports)
+		st.NetworkBindings = networkBindings(in.NetworkSettings.Ports, excludeIPv6)
 	}
 	return st
 }
@@ -88,11 +89,16 @@ func healthOf(s string) bus.Health {
 	return bus.HealthUnknown
 }
 
-// networkBindings lists the published ports, sorted so that replies are stable.
-func networkBindings(ports nat.PortMap) []bus.NetworkBinding {
+// networkBindings lists the published ports, sorted so that replies are stable;
+// with excludeIPv6 (ECS_EXCLUDE_IPV6_PORTBINDING) the IPv6 ones ("::", which Docker
+// adds beside "0.0.0.0") are left out, as the real agent leaves them out.
+func networkBindings(ports nat.PortMap, excludeIPv6 bool) []bus.NetworkBinding {
 	var out []bus.NetworkBinding
 	for p, bindings := range ports {
 		for _, b := range bindings {
+			if ip := net.ParseIP(b.HostIP); excludeIPv6 && ip != nil && ip.To4() == nil {
+				continue
+			}
 			hp, err := strconv.Atoi(b.HostPort)
 			if err != nil || hp == 0 {
 				continue

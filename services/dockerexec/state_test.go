@@ -42,7 +42,7 @@ func TestContainerState(t *testing.T) {
 					"80/tcp": {{HostIP: "127.0.0.1", HostPort: "32768"}}, "81/tcp": nil,
 				}}},
 			}
-			got := containerState(in)
+			got := containerState(in, false)
 			if got.Status != tc.wantStatus || got.Health != tc.wantHealth {
 				t.Errorf("status %s health %q, want %s %q", got.Status, got.Health, tc.wantStatus, tc.wantHealth)
 			}
@@ -82,3 +82,13 @@ func TestRepoDigest(t *testing.T) {
 }
 
 func ptr(n int) *int { return &n }
+
+func TestIPv6BindingsExcluded(t *testing.T) {
+	ports := nat.PortMap{"80/tcp": {{HostIP: "0.0.0.0", HostPort: "49200"}, {HostIP: "::", HostPort: "49200"}}}
+	if got := networkBindings(ports, true); len(got) != 1 || got[0].BindIP != "0.0.0.0" {
+		t.Errorf("excluded: %v", got)
+	}
+	if got := networkBindings(ports, false); len(got) != 2 {
+		t.Errorf("kept: %v", got)
+	}
+}
