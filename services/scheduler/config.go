@@ -32,6 +32,16 @@ type Config struct {
 	// InspectInterval is how often running containers are inspected to catch
 	// missed events (5 minutes as the real agent, plus jitter).
 	InspectInterval time.Duration
+	// PullUpfront pulls images before dependsOn is met
+	// (ECS_PULL_DEPENDENT_CONTAINERS_UPFRONT).
+	PullUpfront bool
+	// CleanupJitter bounds a random delay added to CleanupWait
+	// (ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION_JITTER).
+	CleanupJitter time.Duration
+	// BatchMin and BatchMax bound the random wait of the batching ticker: container
+	// changes of a task that stays RUNNING are sent together after it (10–30 s, as
+	// the real agent's ticker).
+	BatchMin, BatchMax time.Duration
 }
 
 // ConfigFrom takes the scheduler's settings from the agent's configuration.
@@ -47,6 +57,10 @@ func ConfigFrom(c config.Config) Config {
 		DynamicPortMax:    c.DynamicPortMax,
 		InspectInterval:   5 * time.Minute,
 		Region:            c.Region,
+		PullUpfront:       c.PullDependentContainersUpfront,
+		CleanupJitter:     c.TaskCleanupWaitJitter,
+		BatchMin:          10 * time.Second,
+		BatchMax:          30 * time.Second,
 	}
 }
 
@@ -76,6 +90,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.InspectInterval <= 0 {
 		c.InspectInterval = d.InspectInterval
+	}
+	if c.BatchMin <= 0 || c.BatchMax < c.BatchMin {
+		c.BatchMin, c.BatchMax = d.BatchMin, d.BatchMax
 	}
 	return c
 }
