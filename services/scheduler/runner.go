@@ -83,8 +83,8 @@ type runner struct {
 	stored   []byte             // the record as last stored
 	spec     string             // the task's spec as JSON, for the containers' LabelTaskSpec
 	released bool
-	flushing bool          // commit sends batched container changes (the ticker fired)
-	jitter   time.Duration // this task's random extra cleanup wait
+	flushing bool           // commit sends batched container changes (the ticker fired)
+	jitter   time.Duration  // this task's random extra cleanup wait
 	wg       sync.WaitGroup // flights
 }
 
