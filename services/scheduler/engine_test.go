@@ -47,7 +47,7 @@ func TestWaitingReasons(t *testing.T) {
 	e.desire(healthy, "m4")
 
 	want := map[string]string{
-		port.Arn:    "waiting for port 8080 (held by task " + holder.Arn + ")",
+		port.Arn: "waiting for port 8080 (held by task " + holder.Arn + ")",
 		// 4096 MiB - 3840 (holder) - 64 (the healthy task, admitted after it)
 		memory.Arn:  "waiting for 512 MiB of memory (192 MiB free)",
 		healthy.Arn: "waiting for container db to be HEALTHY before app can start",
