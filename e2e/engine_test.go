@@ -266,17 +266,17 @@ func TestRestartPolicy(t *testing.T) {
 	if s := aws.ToString(describeTask(t, b.ECS, b.Env.Cluster, restarted).LastStatus); s != "RUNNING" {
 		t.Fatalf("the control plane sees the task %s", s)
 	}
-	out, err := exec.Command("docker", "inspect", "--format", "{{.State.Running}}", id).Output()
-	if err != nil || strings.TrimSpace(string(out)) != "true" {
-		t.Fatalf("the container is not running again: %s %v", out, err)
-	}
+	waitFor(t, 15*time.Second, "the same container running again", func() (bool, string) {
+		out, err := exec.Command("docker", "inspect", "--format", "{{.State.Running}} {{.RestartCount}}", id).Output()
+		return err == nil && strings.HasPrefix(string(out), "true"), fmt.Sprintf("%s %v", out, err)
+	})
 
 	if _, err := b.ECS.StopTask(context.Background(), &ecs.StopTaskInput{Cluster: &b.Env.Cluster, Task: &restarted}); err != nil {
 		t.Fatalf("StopTask: %v", err)
 	}
 	waitTaskStatus(t, b.ECS, b.Env.Cluster, restarted, "STOPPED", time.Minute, agent, b.CP)
 	time.Sleep(3 * time.Second)
-	out, _ = exec.Command("docker", "inspect", "--format", "{{.State.Running}}", id).Output()
+	out, _ := exec.Command("docker", "inspect", "--format", "{{.State.Running}}", id).Output()
 	if strings.TrimSpace(string(out)) != "false" {
 		t.Fatalf("running after StopTask: %s", out)
 	}

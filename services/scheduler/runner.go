@@ -491,8 +491,13 @@ func (r *runner) dispatch(ctx context.Context, a task.Action) {
 		fn = func(ctx context.Context) (err error) { res.create, err = d.Create(ctx, req); return }
 	case task.Start:
 		timeout = cfg.StartTimeout + 10*time.Second
+		req := bus.StartRequest{ContainerRef: ref}
+		if c.RestartPending && c.LastRestartAt != nil {
+			t := *c.LastRestartAt
+			req.RestartAfter = &t
+		}
 		fn = func(ctx context.Context) (err error) {
-			res.state, err = d.Start(ctx, bus.StartRequest{ContainerRef: ref})
+			res.state, err = d.Start(ctx, req)
 			return
 		}
 	case task.Stop:
