@@ -257,6 +257,16 @@ type Container struct {
 	// registry.
 	Secrets                []Secret                    `json:"secrets,omitempty"`
 	RegistryAuthentication *RegistryAuthenticationData `json:"registryAuthentication,omitempty"`
+	// RestartPolicy restarts the container in place when it exits.
+	RestartPolicy *RestartPolicy `json:"restartPolicy,omitempty"`
+}
+
+// RestartPolicy is a container's restart policy (the RestartPolicy shape):
+// restartAttemptPeriod is in seconds.
+type RestartPolicy struct {
+	Enabled              bool  `json:"enabled"`
+	IgnoredExitCodes     []int `json:"ignoredExitCodes,omitempty"`
+	RestartAttemptPeriod *int  `json:"restartAttemptPeriod,omitempty"`
 }
 
 // Secret is one secret of a container. Provider is "ssm" or "asm"; Type is

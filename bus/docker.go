@@ -135,6 +135,11 @@ type ContainerRef struct {
 // StartRequest starts a created container.
 type StartRequest struct {
 	ContainerRef
+	// RestartAfter, set when a restart policy restarts an exited container in
+	// place, is the time of the exit being answered: a container that exited and
+	// has not been started since is started again. A start retried after its reply
+	// was lost finds the container started after that time and leaves it alone.
+	RestartAfter *time.Time `json:"restartAfter,omitempty"`
 }
 
 // StopRequest stops a container, killing it after Timeout.

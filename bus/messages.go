@@ -84,6 +84,18 @@ type ContainerSpec struct {
 	Secrets []Secret `json:"secrets,omitempty"`
 	// RegistryAuth names the credentials of a private registry.
 	RegistryAuth *RegistryAuth `json:"registryAuth,omitempty"`
+	// RestartPolicy, when enabled, restarts the container in place when it exits.
+	RestartPolicy *RestartPolicy `json:"restartPolicy,omitempty"`
+}
+
+// RestartPolicy is a container's restart policy (the real agent's 1.86 feature): an
+// exited container is started again, in the same task and under the same record,
+// unless its exit code is ignored, the task is meant to stop, or it ran for less than
+// RestartAttemptPeriod seconds since its last start or restart.
+type RestartPolicy struct {
+	Enabled              bool  `json:"enabled"`
+	IgnoredExitCodes     []int `json:"ignoredExitCodes,omitempty"`
+	RestartAttemptPeriod int   `json:"restartAttemptPeriod,omitempty"` // seconds
 }
 
 // Secret is one secret of a container: a reference, never a value.
@@ -272,6 +284,10 @@ type TaskRecord struct {
 	// CgroupParent is the task cgroup its containers are created under, empty for
 	// none.
 	CgroupParent string `json:"cgroupParent,omitempty"`
+	// Waiting says what the task waits for, for an operator ("waiting for 512 MiB
+	// of memory", "pulling image x", "waiting for container db to be HEALTHY");
+	// empty when it waits for nothing. Several reasons are joined with "; ".
+	Waiting string `json:"waiting,omitempty"`
 }
 
 // ContainerRecord is one container of a TaskRecord.
@@ -296,6 +312,30 @@ type ContainerRecord struct {
 	// EndpointID is the container's ID in the task metadata endpoint's paths
 	// (/v3/<id>, /v4/<id>): random, so that no container can guess another's.
 	EndpointID string `json:"endpointId,omitempty"`
+	// RestartCount and LastRestartAt are the restart policy's book: how many times
+	// the container was restarted in place, and when last.
+	RestartCount  int        `json:"restartCount,omitempty"`
+	LastRestartAt *time.Time `json:"lastRestartAt,omitempty"`
+	// RestartPending is set when an exit is to be answered with a start.
+	RestartPending bool `json:"restartPending,omitempty"`
+	// StopAgain is set when a STOPPED container was seen running again: it is
+	// stopped once more. Restopped records that this happened, so it happens once.
+	StopAgain bool `json:"stopAgain,omitempty"`
+	Restopped bool `json:"restopped,omitempty"`
+	// Stages are the container's steps with their times, oldest first (the last
+	// MaxStages are kept): pull, create, start, run, stop.
+	Stages []Stage `json:"stages,omitempty"`
+}
+
+// MaxStages bounds ContainerRecord.Stages (a container restarted by its policy
+// adds a start and a run each time).
+const MaxStages = 24
+
+// Stage is one step of a container's life; EndedAt is nil while it lasts.
+type Stage struct {
+	Name      string     `json:"name"` // pull, create, start, run or stop
+	StartedAt time.Time  `json:"startedAt"`
+	EndedAt   *time.Time `json:"endedAt,omitempty"`
 }
 
 // RoleCredentials are one role's temporary credentials of a task (session →

@@ -80,6 +80,16 @@ type Config struct {
 	EngineAuthType    string // ECS_ENGINE_AUTH_TYPE: docker or dockercfg
 	EngineAuthData    string // ECS_ENGINE_AUTH_DATA: JSON, per EngineAuthType (never log it)
 
+	// Task engine: dependency pulls and cleanup timing.
+	// PullDependentContainersUpfront pulls the images of containers that wait on
+	// dependsOn before the dependency is met; only create and start wait
+	// (ECS_PULL_DEPENDENT_CONTAINERS_UPFRONT, default false).
+	PullDependentContainersUpfront bool
+	// TaskCleanupWaitJitter is the upper bound of a random delay added to
+	// TaskCleanupWait for each task (ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION_JITTER,
+	// default none), so that tasks stopped together are not removed together.
+	TaskCleanupWaitJitter time.Duration
+
 	BusURL            string // ECS_BUS_URL, how a lone service reaches the pod's bus
 	BusPort           int    // ECS_BUS_PORT, where ecs-bus listens (127.0.0.1)
 	IntrospectionPort int    // ECS_INTROSPECTION_PORT (51678)
@@ -347,6 +357,9 @@ func FromEnv(lookup Lookup) (Config, error) {
 	p.engineAuth(&c)
 	p.volumesAndCgroups(&c)
 	p.imageLifecycle(&c)
+	// Task engine: dependency pulls and cleanup timing.
+	p.boolean("ECS_PULL_DEPENDENT_CONTAINERS_UPFRONT", &c.PullDependentContainersUpfront)
+	p.duration("ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION_JITTER", &c.TaskCleanupWaitJitter, 0)
 	if v, ok := p.str("ECS_BUS_URL"); ok {
 		c.BusURL = p.busURL("ECS_BUS_URL", v)
 	}

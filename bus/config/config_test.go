@@ -294,3 +294,30 @@ func TestImageLifecycle(t *testing.T) {
 		}
 	}
 }
+
+func TestTaskEngineTiming(t *testing.T) {
+	c, err := FromEnv(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PullDependentContainersUpfront || c.TaskCleanupWaitJitter != 0 {
+		t.Errorf("defaults: upfront %v jitter %v", c.PullDependentContainersUpfront, c.TaskCleanupWaitJitter)
+	}
+	c, err = FromEnv(env(map[string]string{
+		"ECS_PULL_DEPENDENT_CONTAINERS_UPFRONT": "true", "ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION_JITTER": "90s",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.PullDependentContainersUpfront || c.TaskCleanupWaitJitter != 90*time.Second {
+		t.Errorf("upfront %v jitter %v", c.PullDependentContainersUpfront, c.TaskCleanupWaitJitter)
+	}
+	for k, v := range map[string]string{
+		"ECS_PULL_DEPENDENT_CONTAINERS_UPFRONT":        "yes please",
+		"ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION_JITTER": "-1m",
+	} {
+		if _, err := FromEnv(env(map[string]string{k: v})); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%s: %v", k, v, err)
+		}
+	}
+}

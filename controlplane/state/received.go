@@ -36,6 +36,8 @@ type ReceivedContainer struct {
 	ExitCode  *int64 `json:"exitCode,omitempty"`
 	RuntimeID string `json:"runtimeId,omitempty"`
 	Reason    string `json:"reason,omitempty"`
+	// ImageDigest is the digest the agent resolved, sent from the PENDING report on.
+	ImageDigest string `json:"imageDigest,omitempty"`
 }
 
 // recordLocked appends an accepted report to the task's record.
@@ -50,7 +52,7 @@ func (s *Store) recordLocked(taskArn string, r TaskReport) {
 			v := *c.ExitCode
 			code = &v
 		}
-		rec.Containers = append(rec.Containers, ReceivedContainer{Name: c.Name, Status: c.Status, ExitCode: code, RuntimeID: c.RuntimeID, Reason: c.Reason})
+		rec.Containers = append(rec.Containers, ReceivedContainer{Name: c.Name, Status: c.Status, ExitCode: code, RuntimeID: c.RuntimeID, Reason: c.Reason, ImageDigest: c.ImageDigest})
 	}
 	list := append(s.received[taskArn], rec)
 	if len(list) > MaxReceivedPerTask {

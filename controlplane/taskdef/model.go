@@ -64,6 +64,16 @@ type ContainerDefinition struct {
 	// role, so a definition with either must name one.
 	Secrets               []Secret               `json:"secrets,omitempty"`
 	RepositoryCredentials *RepositoryCredentials `json:"repositoryCredentials,omitempty"`
+	// RestartPolicy restarts the container in place when it exits.
+	RestartPolicy *RestartPolicy `json:"restartPolicy,omitempty"`
+}
+
+// RestartPolicy is a container's restart policy (ContainerRestartPolicy):
+// restartAttemptPeriod is in seconds, 60 to 1800, 300 when absent.
+type RestartPolicy struct {
+	Enabled              *bool `json:"enabled"`
+	IgnoredExitCodes     []int `json:"ignoredExitCodes,omitempty"`
+	RestartAttemptPeriod *int  `json:"restartAttemptPeriod,omitempty"`
 }
 
 // Secret is an environment variable whose value the agent fetches from SSM Parameter

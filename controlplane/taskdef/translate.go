@@ -65,6 +65,19 @@ func ToACS(d Definition, p Placement) acs.Task {
 	return t
 }
 
+// restartPolicyToACS sends the policy with its period filled in (300 s when the
+// definition left it out), as the agent takes the period from the payload.
+func restartPolicyToACS(p *RestartPolicy) *acs.RestartPolicy {
+	if p == nil {
+		return nil
+	}
+	period := defaultRestartPeriod
+	if p.RestartAttemptPeriod != nil {
+		period = *p.RestartAttemptPeriod
+	}
+	return &acs.RestartPolicy{Enabled: p.Enabled != nil && *p.Enabled, IgnoredExitCodes: p.IgnoredExitCodes, RestartAttemptPeriod: &period}
+}
+
 func containerToACS(networkMode, region string, c ContainerDefinition, o *ContainerOverride, arn string) acs.Container {
 	out := acs.Container{
 		Name:            c.Name,
@@ -87,6 +100,7 @@ func containerToACS(networkMode, region string, c ContainerDefinition, o *Contai
 
 		Secrets:                secretsToACS(c.Secrets, region),
 		RegistryAuthentication: registryAuthToACS(c.RepositoryCredentials, region),
+		RestartPolicy:          restartPolicyToACS(c.RestartPolicy),
 	}
 	memory, reservation := c.Memory, c.MemoryReservation
 	for _, kv := range c.Environment {

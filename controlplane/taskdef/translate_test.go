@@ -335,3 +335,14 @@ func TestRequirements(t *testing.T) {
 		})
 	}
 }
+
+func TestRestartPolicyToACS(t *testing.T) {
+	d := definition(t, "", `,"restartPolicy":{"enabled":true,"ignoredExitCodes":[0]}`)
+	got := restartPolicyToACS(d.ContainerDefinitions[0].RestartPolicy)
+	if got == nil || !got.Enabled || len(got.IgnoredExitCodes) != 1 || got.RestartAttemptPeriod == nil || *got.RestartAttemptPeriod != 300 {
+		t.Fatalf("restart policy %+v, want enabled, [0], the default 300 s", got)
+	}
+	if restartPolicyToACS(d.ContainerDefinitions[1].RestartPolicy) != nil {
+		t.Fatal("a policy for a container without one")
+	}
+}

@@ -16,6 +16,10 @@ const (
 	minHealthTimeout, maxHealthTimeout   = 2, 60
 	minHealthRetries, maxHealthRetries   = 1, 10
 	maxHealthStartPeriod                 = 300
+	// The restart policy's limits and default.
+	minRestartPeriod, maxRestartPeriod = 60, 1800
+	defaultRestartPeriod               = 300
+	maxIgnoredExitCodes                = 50
 )
 
 // containerCheck validates one container definition against its task definition.
@@ -34,11 +38,30 @@ func (v containerCheck) fail(field string, value any, rule string) error {
 func (v containerCheck) validate() error {
 	for _, check := range []func() error{
 		v.validateResources, v.validateLinks, v.validatePorts, v.validateMounts,
-		v.validateHealthCheck, v.validateDocker, v.validateLinux, v.validateSecrets,
+		v.validateHealthCheck, v.validateDocker, v.validateLinux, v.validateSecrets, v.validateRestartPolicy,
 	} {
 		if err := check(); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// validateRestartPolicy checks the ContainerRestartPolicy rules: enabled is
+// required, at most 50 ignored exit codes, a period of 60 to 1800 seconds.
+func (v containerCheck) validateRestartPolicy() error {
+	p := v.c.RestartPolicy
+	if p == nil {
+		return nil
+	}
+	if p.Enabled == nil {
+		return v.fail("restartPolicy.enabled", "null", "is required")
+	}
+	if len(p.IgnoredExitCodes) > maxIgnoredExitCodes {
+		return v.fail("restartPolicy.ignoredExitCodes", len(p.IgnoredExitCodes), fmt.Sprintf("at most %d exit codes", maxIgnoredExitCodes))
+	}
+	if r := p.RestartAttemptPeriod; r != nil && (*r < minRestartPeriod || *r > maxRestartPeriod) {
+		return v.fail("restartPolicy.restartAttemptPeriod", *r, fmt.Sprintf("must be between %d and %d seconds", minRestartPeriod, maxRestartPeriod))
 	}
 	return nil
 }

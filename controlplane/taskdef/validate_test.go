@@ -45,6 +45,9 @@ func TestValidateRefuses(t *testing.T) {
 		{"memory reservation negative", "", `,"memoryReservation":-1`, `memoryReservation -1`},
 		{"stop timeout", "", `,"stopTimeout":-5`, `stopTimeout -5`},
 		{"environment name", "", `,"environment":[{"name":"","value":"x"}]`, `environment[0].name ""`},
+		{"restart period too short", "", `,"restartPolicy":{"enabled":true,"restartAttemptPeriod":59}`, `restartPolicy.restartAttemptPeriod 59`},
+		{"restart period too long", "", `,"restartPolicy":{"enabled":true,"restartAttemptPeriod":1801}`, `restartPolicy.restartAttemptPeriod 1801`},
+		{"restart policy without enabled", "", `,"restartPolicy":{"ignoredExitCodes":[1]}`, `restartPolicy.enabled`},
 
 		{"device permission empty", "", `,"linuxParameters":{"devices":[{"hostPath":"/dev/fuse","permissions":[""]}]}`, `linuxParameters.devices[0].permissions[0] ""`},
 		{"device permission case", "", `,"linuxParameters":{"devices":[{"hostPath":"/dev/fuse","permissions":["read","WRITE"]}]}`, `permissions[1] "WRITE"`},
@@ -131,6 +134,8 @@ func TestValidateAccepts(t *testing.T) {
 		{"security options", "", `,"dockerSecurityOptions":["no-new-privileges","label:disable","apparmor:docker-default"]`},
 		{"links with alias", "", `,"links":["b:db","b"]`},
 		{"memory from the task", `,"memory":"512"`, `,"memory":null`},
+		{"restart policy at its limits", "", `,"restartPolicy":{"enabled":true,"ignoredExitCodes":[0,143],"restartAttemptPeriod":60}`},
+		{"restart policy with the default period", "", `,"restartPolicy":{"enabled":false}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -102,7 +102,10 @@ func (s *Service) handleStart(ctx context.Context, req bus.StartRequest) (bus.Co
 	if err != nil {
 		return bus.ContainerState{}, err
 	}
-	if st := containerState(in, s.cfg.ExcludeIPv6PortBinding); st.Status != bus.StatusCreated || st.StartedAt != nil {
+	st := containerState(in, s.cfg.ExcludeIPv6PortBinding)
+	restart := req.RestartAfter != nil && st.Status == bus.StatusStopped &&
+		(st.StartedAt == nil || !st.StartedAt.After(*req.RestartAfter))
+	if !restart && (st.Status != bus.StatusCreated || st.StartedAt != nil) {
 		s.log.Debug().Str(logger.FieldTaskARN, req.TaskArn).Str(logger.FieldContainer, req.ContainerName).
 			Str(logger.FieldDockerID, in.ID).Str("status", string(st.Status)).Msg("container has run already; not starting it again")
 		return st, nil

@@ -54,6 +54,34 @@ func TestCommandsAreSafeToRepeat(t *testing.T) {
 		}
 	})
 
+	t.Run("restart in place, repeated", func(t *testing.T) {
+		c, err := call[bus.CreateRequest, bus.CreateReply](t, h, bus.SubjectDockerCreate, createReq("c5"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := bus.ContainerRef{DockerID: c.DockerID, TaskArn: taskArn, ContainerName: "c5"}
+		if _, err := call[bus.StartRequest, bus.ContainerState](t, h, bus.SubjectDockerStart, bus.StartRequest{ContainerRef: ref}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+		if err := engine.Exit(c.DockerID, 1, false); err != nil {
+			t.Fatal(err)
+		}
+		exited := time.Now()
+		time.Sleep(10 * time.Millisecond)
+		// A restart policy answers the exit: started again, once however often asked.
+		for range 2 {
+			st, err := call[bus.StartRequest, bus.ContainerState](t, h, bus.SubjectDockerStart,
+				bus.StartRequest{ContainerRef: ref, RestartAfter: &exited})
+			if err != nil || st.Status != bus.StatusRunning {
+				t.Fatalf("restart: %+v, %v", st, err)
+			}
+		}
+		if n := engine.StartCount(c.DockerID); n != 2 {
+			t.Fatalf("started %d times, want twice (the start and one restart)", n)
+		}
+	})
+
 	t.Run("start of a running container", func(t *testing.T) {
 		c, err := call[bus.CreateRequest, bus.CreateReply](t, h, bus.SubjectDockerCreate, createReq("c3"))
 		if err != nil {

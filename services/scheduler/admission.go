@@ -46,6 +46,13 @@ func (a *admission) adopt(ctx context.Context, arn string, d ledger.Demand) (led
 	return g, conflict
 }
 
+// shortfall says what a waiting task lacks; see ledger.Shortfall.
+func (a *admission) shortfall(arn string) []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.book.Shortfall(arn)
+}
+
 func (a *admission) granted(arn string) (ledger.Grant, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

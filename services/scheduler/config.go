@@ -40,6 +40,16 @@ type Config struct {
 	// quota is counted in (ECS_CGROUP_CPU_PERIOD).
 	TaskCPUMemLimit bool
 	CgroupCPUPeriod time.Duration
+	// PullUpfront pulls images before dependsOn is met
+	// (ECS_PULL_DEPENDENT_CONTAINERS_UPFRONT).
+	PullUpfront bool
+	// CleanupJitter bounds a random delay added to CleanupWait
+	// (ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION_JITTER).
+	CleanupJitter time.Duration
+	// BatchMin and BatchMax bound the random wait of the batching ticker: container
+	// changes of a task that stays RUNNING are sent together after it (10–30 s, as
+	// the real agent's ticker).
+	BatchMin, BatchMax time.Duration
 }
 
 // ConfigFrom takes the scheduler's settings from the agent's configuration.
@@ -58,6 +68,10 @@ func ConfigFrom(c config.Config) Config {
 		HostPortBindIP:    c.HostPortBindIP,
 		TaskCPUMemLimit:   c.TaskCPUMemLimit,
 		CgroupCPUPeriod:   c.CgroupCPUPeriod,
+		PullUpfront:       c.PullDependentContainersUpfront,
+		CleanupJitter:     c.TaskCleanupWaitJitter,
+		BatchMin:          10 * time.Second,
+		BatchMax:          30 * time.Second,
 	}
 }
 
@@ -90,6 +104,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CgroupCPUPeriod <= 0 {
 		c.CgroupCPUPeriod = d.CgroupCPUPeriod
+	}
+	if c.BatchMin <= 0 || c.BatchMax < c.BatchMin {
+		c.BatchMin, c.BatchMax = d.BatchMin, d.BatchMax
 	}
 	return c
 }

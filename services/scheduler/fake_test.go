@@ -46,8 +46,9 @@ type fakeExit struct {
 }
 
 type fakeCtr struct {
-	st  bus.ContainerState
-	req bus.CreateRequest
+	st     bus.ContainerState
+	req    bus.CreateRequest
+	starts int
 }
 
 func startFakeDocker(t testing.TB, nc *nats.Conn) *fakeDocker {
@@ -116,9 +117,12 @@ func startFakeDocker(t testing.TB, nc *nats.Conn) *fakeDocker {
 		}
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		if c.st.Status == bus.StatusCreated {
+		if c.st.Status == bus.StatusCreated || c.st.Status == bus.StatusStopped {
+			// Docker starts an exited container again, under the same ID.
 			now := time.Now()
-			c.st.Status, c.st.StartedAt = bus.StatusRunning, &now
+			c.st.Status, c.st.StartedAt, c.st.FinishedAt, c.st.ExitCode = bus.StatusRunning, &now, nil, nil
+			c.st.NetworkBindings = nil
+			c.starts++
 			for _, p := range c.req.PortBindings {
 				c.st.NetworkBindings = append(c.st.NetworkBindings, bus.NetworkBinding{BindIP: "0.0.0.0",
 					ContainerPort: p.ContainerPort, HostPort: p.HostPort, Protocol: p.Protocol})
@@ -297,3 +301,12 @@ func (f *fakeDocker) request(arn, name string) bus.CreateRequest {
 
 // fakePullDuration is how long the fake's pulls say they took.
 const fakePullDuration = 3 * time.Second
+
+func (f *fakeDocker) startCount(arn, name string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.ctrs[arn+"/"+name]; ok {
+		return c.starts
+	}
+	return 0
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -86,6 +87,8 @@ type runner struct {
 	stored   []byte             // the record as last stored
 	spec     string             // the task's spec as JSON, for the containers' LabelTaskSpec
 	released bool
+	flushing bool           // commit sends batched container changes (the ticker fired)
+	jitter   time.Duration  // this task's random extra cleanup wait
 	wg       sync.WaitGroup // flights
 }
 
@@ -120,7 +123,28 @@ func newRunner(s *Scheduler, rec *bus.TaskRecord, recovering bool) *runner {
 		recovering: recovering,
 		busy:       map[string]*flight{},
 		deferred:   map[string][]input{},
+		jitter:     randDuration(0, s.cfg.CleanupJitter),
 	}
+}
+
+// randDuration is uniform in [lo, hi].
+func randDuration(lo, hi time.Duration) time.Duration {
+	if hi <= lo {
+		return lo
+	}
+	return lo + time.Duration(rand.Int64N(int64(hi-lo)+1))
+}
+
+// busyKinds is the kind of the step in flight of each busy container (inspects
+// left out).
+func (r *runner) busyKinds() map[string]task.Kind {
+	m := make(map[string]task.Kind, len(r.busy))
+	for n, f := range r.busy {
+		if f.kind != 0 {
+			m[n] = f.kind
+		}
+	}
+	return m
 }
 
 func (r *runner) busySet() map[string]bool {
@@ -147,19 +171,23 @@ func (r *runner) run(ctx context.Context) {
 	defer inspect.Stop()
 	rearm := time.NewTicker(deferredRearm)
 	defer rearm.Stop()
-	var cleanup <-chan time.Time
+	var cleanup, batch <-chan time.Time
 	for {
-		waiting, err := r.advance(ctx)
+		wake, err := r.advance(ctx)
 		if err != nil {
 			return
 		}
 		if cleanup == nil && r.cleanupDue() {
-			d := time.Until(r.rec.StoppedAt.Add(r.s.cfg.CleanupWait))
+			d := time.Until(r.rec.StoppedAt.Add(r.s.cfg.CleanupWait + r.jitter))
 			cleanup = time.After(max(d, 0))
 		}
+		if batch == nil && task.Batched(r.rec, r.busySet()) {
+			// Container changes of a RUNNING task wait for the batching ticker.
+			batch = time.After(randDuration(r.s.cfg.BatchMin, r.s.cfg.BatchMax))
+		}
 		var recheck <-chan time.Time
-		if waiting {
-			recheck = time.After(5 * time.Second)
+		if !wake.IsZero() {
+			recheck = time.After(max(time.Until(wake), 0))
 		}
 		select {
 		case <-ctx.Done():
@@ -169,6 +197,11 @@ func (r *runner) run(ctx context.Context) {
 				return
 			}
 		case <-recheck:
+		case <-batch:
+			batch = nil
+			if err := r.flush(ctx); err != nil {
+				return
+			}
 		case <-inspect.C:
 			r.inspectRunning(ctx)
 			inspect.Reset(r.inspectDelay())
@@ -254,18 +287,6 @@ func (r *runner) cancelPulls() {
 	}
 }
 
-// pullTimes records a pull from the registry in the task's pullStartedAt and
-// pullStoppedAt: the start of the first and the end of the last. Only a real pull
-// counts: an image used from the cache leaves them unset (PROTOCOL.md §1.5).
-func (r *runner) pullTimes(started, stopped time.Time) {
-	if r.rec.PullStartedAt == nil || started.Before(*r.rec.PullStartedAt) {
-		r.rec.PullStartedAt = &started
-	}
-	if r.rec.PullStoppedAt == nil || stopped.After(*r.rec.PullStoppedAt) {
-		r.rec.PullStoppedAt = &stopped
-	}
-}
-
 func (r *runner) applyResult(res *result, now time.Time) {
 	delete(r.busy, res.container)
 	if res.resources {
@@ -273,6 +294,9 @@ func (r *runner) applyResult(res *result, now time.Time) {
 		return
 	}
 	log := r.log.With().Str(logger.FieldContainer, res.container).Logger()
+	if res.kind != 0 {
+		task.EndStep(r.rec, res.kind, res.container, now)
+	}
 	if res.kind == 0 { // inspect
 		switch {
 		case res.err == nil:
@@ -292,7 +316,7 @@ func (r *runner) applyResult(res *result, now time.Time) {
 		if res.kind == task.Pull && bus.CodeOf(res.err) == bus.CodePullFailed {
 			// The registry was tried and failed: that was a pull, and its times are
 			// reported as the real agent does.
-			r.pullTimes(res.started, now)
+			task.PullTimes(r.rec, res.started, now)
 		}
 		log.Error().Err(res.err).Str("step", res.kind.String()).Msg("container step failed")
 		task.Failed(r.rec, res.kind, res.container, res.err, now)
@@ -304,9 +328,9 @@ func (r *runner) applyResult(res *result, now time.Time) {
 		task.Pulled(r.rec, res.container, res.pull)
 		switch p := res.pull; {
 		case p.StartedAt != nil && p.StoppedAt != nil:
-			r.pullTimes(*p.StartedAt, *p.StoppedAt)
+			task.PullTimes(r.rec, *p.StartedAt, *p.StoppedAt)
 		case p.Pulled: // a dockerexec that does not send the times
-			r.pullTimes(res.started, now)
+			task.PullTimes(r.rec, res.started, now)
 		}
 	case task.Create:
 		task.Created(r.rec, res.container, res.create, now)
@@ -326,13 +350,28 @@ func (r *runner) applyResult(res *result, now time.Time) {
 	}
 }
 
+// dependencyRecheck is how often a task blocked on its containers' dependencies is
+// looked at again, as the real agent re-inspects every 5 s while blocked.
+const dependencyRecheck = 5 * time.Second
+
 // advance runs the engine, starts the steps it asks for, and stores the record
-// with the reports it implies. It reports whether some container waits on time.
-func (r *runner) advance(ctx context.Context) (bool, error) {
+// with the reports it implies. It returns when the engine should run again even if
+// nothing happens (a dependency waiting, a start timeout running out), zero if
+// never.
+func (r *runner) advance(ctx context.Context) (time.Time, error) {
 	_, admitted := r.s.adm.granted(r.rec.Spec.Arn)
-	plan := task.Step(r.rec, r.busySet(), time.Now())
+	now := time.Now()
+	opts := task.Options{PullUpfront: r.s.cfg.PullUpfront}
+	plan := task.StepWith(r.rec, r.busySet(), now, opts)
 	if !r.rec.ResourcesReady && !r.needsResources() {
 		r.rec.ResourcesReady = true
+	}
+	var wake time.Time
+	if plan.Waiting {
+		wake = now.Add(dependencyRecheck)
+		if !plan.WakeAt.IsZero() && plan.WakeAt.Before(wake) {
+			wake = plan.WakeAt
+		}
 	}
 	var acts []task.Action
 	named := false
@@ -359,25 +398,51 @@ func (r *runner) advance(ctx context.Context) (bool, error) {
 		// The name must be stored before create: a create retried after a crash
 		// then finds the same container instead of making a second one.
 		if err := r.commit(ctx); err != nil {
-			return false, err
+			return time.Time{}, err
 		}
 	}
 	for _, a := range acts {
+		task.BeginStep(r.rec, a.Kind, a.Container, now)
 		r.dispatch(ctx, a)
 	}
+	r.rec.Waiting = r.waiting(admitted, now, opts)
 	if err := r.commit(ctx); err != nil {
-		return false, err
+		return time.Time{}, err
 	}
 	if r.rec.KnownStatus == bus.StatusStopped && len(r.busy) == 0 && !r.released {
 		admitted, err := r.s.adm.release(ctx, r.rec.Spec.Arn)
 		if err != nil {
-			return false, err
+			return time.Time{}, err
 		}
 		r.released = true
 		r.s.admitted(admitted)
 		r.log.Info().Str("reason", r.rec.Reason).Msg("task stopped")
 	}
-	return plan.Waiting, nil
+	return wake, nil
+}
+
+// waiting says what the task waits for, for introspection: what the host lacks
+// while it waits for admission, then what its containers wait for.
+func (r *runner) waiting(admitted bool, now time.Time, opts task.Options) string {
+	var why []string
+	if !admitted && r.rec.DesiredStatus != bus.StatusStopped && r.rec.KnownStatus != bus.StatusStopped {
+		short := r.s.adm.shortfall(r.rec.Spec.Arn)
+		if len(short) == 0 {
+			short = []string{"host resources"}
+		}
+		for _, s := range short {
+			why = append(why, "waiting for "+s)
+		}
+	}
+	why = append(why, task.WaitReasons(r.rec, r.busyKinds(), now, opts)...)
+	return strings.Join(why, "; ")
+}
+
+// flush sends the container changes the batching ticker was waiting for.
+func (r *runner) flush(ctx context.Context) error {
+	r.flushing = true
+	defer func() { r.flushing = false }()
+	return r.commit(ctx)
 }
 
 // commit publishes the reports the record owes, then stores the record. A crash
@@ -385,7 +450,7 @@ func (r *runner) advance(ctx context.Context) (bool, error) {
 // same ID, which the outbox drops.
 func (r *runner) commit(ctx context.Context) error {
 	for {
-		rep, ok := task.NextReport(r.rec, r.busySet())
+		rep, ok := task.NextReport(r.rec, r.busySet(), r.flushing)
 		if !ok {
 			break
 		}
@@ -452,8 +517,13 @@ func (r *runner) dispatch(ctx context.Context, a task.Action) {
 		fn = func(ctx context.Context) (err error) { res.create, err = d.Create(ctx, req); return }
 	case task.Start:
 		timeout = cfg.StartTimeout + 10*time.Second
+		req := bus.StartRequest{ContainerRef: ref}
+		if c.RestartPending && c.LastRestartAt != nil {
+			t := *c.LastRestartAt
+			req.RestartAfter = &t
+		}
 		fn = func(ctx context.Context) (err error) {
-			res.state, err = d.Start(ctx, bus.StartRequest{ContainerRef: ref})
+			res.state, err = d.Start(ctx, req)
 			return
 		}
 	case task.Stop:

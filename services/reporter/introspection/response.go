@@ -28,13 +28,35 @@ type TasksResponse struct {
 }
 
 // TaskResponse is one task. The empty value is also the error body of /v1/tasks.
+//
+// Waiting and Stages are this agent's additions, under names the real agent's
+// shape does not use: what the task waits for, and the time each container spent
+// in each stage (every container of the task, including those Docker does not
+// know yet, which Containers leaves out).
 type TaskResponse struct {
-	Arn           string              `json:"Arn"`
-	DesiredStatus string              `json:"DesiredStatus,omitempty"`
-	KnownStatus   string              `json:"KnownStatus"`
-	Family        string              `json:"Family"`
-	Version       string              `json:"Version"`
-	Containers    []ContainerResponse `json:"Containers"`
+	Arn           string                   `json:"Arn"`
+	DesiredStatus string                   `json:"DesiredStatus,omitempty"`
+	KnownStatus   string                   `json:"KnownStatus"`
+	Family        string                   `json:"Family"`
+	Version       string                   `json:"Version"`
+	Containers    []ContainerResponse      `json:"Containers"`
+	Waiting       string                   `json:"Waiting,omitempty"`
+	Stages        []ContainerStageResponse `json:"Stages,omitempty"`
+}
+
+// ContainerStageResponse is the stages of one container, oldest first.
+type ContainerStageResponse struct {
+	Name   string          `json:"Name"`
+	Stages []StageResponse `json:"Stages"`
+}
+
+// StageResponse is one stage: pull, create, start, run or stop. EndedAt is absent
+// while it lasts, and Seconds then counts up to the time of the answer.
+type StageResponse struct {
+	Stage     string     `json:"Stage"`
+	StartedAt time.Time  `json:"StartedAt"`
+	EndedAt   *time.Time `json:"EndedAt,omitempty"`
+	Seconds   float64    `json:"Seconds"`
 }
 
 // ContainerResponse is one container of a task.
@@ -48,6 +70,9 @@ type ContainerResponse struct {
 	StartedAt  *time.Time       `json:"StartedAt,omitempty"`
 	Ports      []PortResponse   `json:"Ports,omitempty"`
 	Volumes    []VolumeResponse `json:"Volumes,omitempty"`
+	// RestartCount is shown only for a container with a restart policy, as the
+	// real agent shows it.
+	RestartCount *int `json:"RestartCount,omitempty"`
 }
 
 // PortResponse is a published port; zero values are omitted.
@@ -65,7 +90,11 @@ type VolumeResponse struct {
 }
 
 // NewTaskResponse translates a scheduler task record.
-func NewTaskResponse(t bus.TaskRecord) TaskResponse {
+func NewTaskResponse(t bus.TaskRecord) TaskResponse { return NewTaskResponseAt(t, time.Now()) }
+
+// NewTaskResponseAt translates a scheduler task record as of now (the lasting
+// stages' durations count up to it).
+func NewTaskResponseAt(t bus.TaskRecord, now time.Time) TaskResponse {
 	known := t.KnownStatus.Backend()
 	desired := t.DesiredStatus.Backend()
 	// The real agent hides a desired status that lags the known one.
@@ -79,6 +108,7 @@ func NewTaskResponse(t bus.TaskRecord) TaskResponse {
 		Family:        t.Spec.Family,
 		Version:       t.Spec.Version,
 		Containers:    []ContainerResponse{},
+		Waiting:       t.Waiting,
 	}
 	specs := map[string]bus.ContainerSpec{}
 	for _, c := range t.Spec.Containers {
@@ -89,25 +119,49 @@ func NewTaskResponse(t bus.TaskRecord) TaskResponse {
 		volumes[v.Name] = v
 	}
 	for _, c := range t.Containers {
+		if st := stages(c, now); len(st) > 0 {
+			resp.Stages = append(resp.Stages, ContainerStageResponse{Name: c.Name, Stages: st})
+		}
 		// Only containers Docker knows of are listed, as the real agent lists
 		// its Docker container map.
 		if c.DockerID == "" && c.DockerName == "" {
 			continue
 		}
 		spec := specs[c.Name]
+		var restarts *int
+		if spec.RestartPolicy != nil && spec.RestartPolicy.Enabled {
+			n := c.RestartCount
+			restarts = &n
+		}
 		resp.Containers = append(resp.Containers, ContainerResponse{
-			DockerID:   c.DockerID,
-			DockerName: c.DockerName,
-			Name:       c.Name,
-			Image:      c.Image,
-			ImageID:    c.ImageID,
-			CreatedAt:  nonZero(c.CreatedAt),
-			StartedAt:  nonZero(c.StartedAt),
-			Ports:      ports(c, spec),
-			Volumes:    Mounts(spec, volumes),
+			DockerID:     c.DockerID,
+			DockerName:   c.DockerName,
+			Name:         c.Name,
+			Image:        c.Image,
+			ImageID:      c.ImageID,
+			CreatedAt:    nonZero(c.CreatedAt),
+			StartedAt:    nonZero(c.StartedAt),
+			Ports:        ports(c, spec),
+			Volumes:      Mounts(spec, volumes),
+			RestartCount: restarts,
 		})
 	}
 	return resp
+}
+
+func stages(c bus.ContainerRecord, now time.Time) []StageResponse {
+	var out []StageResponse
+	for _, s := range c.Stages {
+		end := now
+		if s.EndedAt != nil {
+			end = *s.EndedAt
+		}
+		out = append(out, StageResponse{
+			Stage: s.Name, StartedAt: s.StartedAt, EndedAt: s.EndedAt,
+			Seconds: end.Sub(s.StartedAt).Round(time.Millisecond).Seconds(),
+		})
+	}
+	return out
 }
 
 // ports are Docker's bindings, or the task definition's mappings until Docker has

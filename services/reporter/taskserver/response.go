@@ -203,9 +203,20 @@ func (v view) taskV4() TaskResponseV4 {
 		if !created {
 			cr.Networks = nil
 		}
-		resp.Containers = append(resp.Containers, ContainerResponseV4{ContainerResponse: cr})
+		resp.Containers = append(resp.Containers, ContainerResponseV4{ContainerResponse: cr, RestartCount: v.restartCount(c)})
 	}
 	return resp
+}
+
+// restartCount is the container's restart count when it has a restart policy, as
+// the real agent shows it; nil otherwise.
+func (v view) restartCount(c bus.ContainerRecord) *int {
+	spec := specOf(v.task, c.Name)
+	if spec.RestartPolicy == nil || !spec.RestartPolicy.Enabled {
+		return nil
+	}
+	n := c.RestartCount
+	return &n
 }
 
 // container is one container's answer; v4 adds the log configuration and the

@@ -156,7 +156,7 @@ func (h *handler) containerMetadata(v4 bool) http.HandlerFunc {
 			return
 		}
 		if v4 {
-			writeJSON(w, http.StatusOK, ContainerResponseV4{ContainerResponse: v.container(c, true)})
+			writeJSON(w, http.StatusOK, ContainerResponseV4{ContainerResponse: v.container(c, true), RestartCount: v.restartCount(c)})
 			return
 		}
 		writeJSON(w, http.StatusOK, v.container(c, false))

@@ -160,6 +160,11 @@ func (l *Ledger) Queued(arn string) bool {
 // Reserve admits a task. It returns the task's grant (the same one when asked
 // again), or an error wrapping ErrQueued (the task now waits in the queue, keeping
 // its place when asked again) or ErrNeverFits (with the reason in the message).
+//
+// Admission is first-fit: a task that fits is admitted even when tasks that came
+// before it wait, so that a task waiting for a stopping one never delays an
+// unrelated task that fits. The queue's order is the order in which waiting tasks
+// are tried when resources come back.
 func (l *Ledger) Reserve(arn string, d Demand) (Grant, error) {
 	if g, ok := l.grants[arn]; ok {
 		return g, nil
@@ -168,21 +173,13 @@ func (l *Ledger) Reserve(arn string, d Demand) (Grant, error) {
 		l.drop(arn)
 		return Grant{}, err
 	}
-	if i := slices.IndexFunc(l.queue, func(q queued) bool { return q.arn == arn }); i >= 0 {
-		if i == 0 {
-			if g, ok := l.tryGrant(arn, d); ok {
-				l.queue = l.queue[1:]
-				return g, nil
-			}
-		}
-		return Grant{}, fmt.Errorf("task %s: %w", arn, ErrQueued)
+	if g, ok := l.tryGrant(arn, d); ok {
+		l.drop(arn)
+		return g, nil
 	}
-	if len(l.queue) == 0 {
-		if g, ok := l.tryGrant(arn, d); ok {
-			return g, nil
-		}
+	if !l.Queued(arn) {
+		l.queue = append(l.queue, queued{arn: arn, demand: d})
 	}
-	l.queue = append(l.queue, queued{arn: arn, demand: d})
 	return Grant{}, fmt.Errorf("task %s: %w", arn, ErrQueued)
 }
 
@@ -223,22 +220,65 @@ func (l *Ledger) Adopt(arn string, d Demand) (Grant, error) {
 	return g, nil
 }
 
-// Release gives back a task's grant (or takes it out of the queue) and admits the
-// tasks at the head of the queue that now fit, returning their grants.
+// Release gives back a task's grant (or takes it out of the queue) and admits, in
+// queue order, every waiting task that now fits, returning their grants.
 func (l *Ledger) Release(arn string) []Grant {
 	delete(l.grants, arn)
 	l.drop(arn)
 	var admitted []Grant
-	for len(l.queue) > 0 {
-		head := l.queue[0]
-		g, ok := l.tryGrant(head.arn, head.demand)
-		if !ok {
-			break
+	rest := l.queue[:0:0]
+	for _, q := range l.queue {
+		if g, ok := l.tryGrant(q.arn, q.demand); ok {
+			admitted = append(admitted, g)
+			continue
 		}
-		l.queue = l.queue[1:]
-		admitted = append(admitted, g)
+		rest = append(rest, q)
 	}
+	l.queue = rest
 	return admitted
+}
+
+// Shortfall says, for an operator, what a waiting task lacks: "512 MiB of memory
+// (256 MiB free)", "port 8080 (held by task …)", one item per missing resource. It
+// is empty for a task that does not wait.
+func (l *Ledger) Shortfall(arn string) []string {
+	i := slices.IndexFunc(l.queue, func(q queued) bool { return q.arn == arn })
+	if i < 0 {
+		return nil
+	}
+	d := l.queue[i].demand
+	cpu, mem, _ := l.used()
+	var out []string
+	if l.host.CPU > 0 && cpu+d.CPU > l.host.CPU {
+		out = append(out, fmt.Sprintf("%d CPU units (%d free)", d.CPU, l.host.CPU-cpu))
+	}
+	if l.host.MemoryMiB > 0 && mem+d.MemoryMiB > l.host.MemoryMiB {
+		out = append(out, fmt.Sprintf("%d MiB of memory (%d MiB free)", d.MemoryMiB, l.host.MemoryMiB-mem))
+	}
+	holder := map[PortReq]string{}
+	for _, g := range l.Grants() {
+		for _, p := range g.Ports {
+			holder[p] = g.TaskArn
+		}
+	}
+	dynamic := 0
+	for _, p := range d.Ports {
+		if p.HostPort == 0 {
+			dynamic++
+			continue
+		}
+		if h, ok := holder[p]; ok {
+			name := strconv.Itoa(p.HostPort)
+			if p.Protocol == "udp" {
+				name += "/udp"
+			}
+			out = append(out, fmt.Sprintf("port %s (held by task %s)", name, h))
+		}
+	}
+	if len(out) == 0 && dynamic > 0 {
+		out = append(out, fmt.Sprintf("%d free dynamic host ports", dynamic))
+	}
+	return out
 }
 
 func (l *Ledger) drop(arn string) {

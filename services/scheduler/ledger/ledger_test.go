@@ -126,7 +126,7 @@ func TestDynamicPortsNoDoubleGrant(t *testing.T) {
 	}
 }
 
-func TestFIFOWait(t *testing.T) {
+func TestFirstFitWait(t *testing.T) {
 	l := New(host())
 	if _, err := l.Reserve("big", Demand{MemoryMiB: 800}); err != nil {
 		t.Fatal(err)
@@ -134,24 +134,33 @@ func TestFIFOWait(t *testing.T) {
 	if _, err := l.Reserve("second", Demand{MemoryMiB: 500}); !errors.Is(err, ErrQueued) {
 		t.Fatalf("second = %v, want queued", err)
 	}
-	// third would fit now, but second came first.
-	if _, err := l.Reserve("third", Demand{MemoryMiB: 100}); !errors.Is(err, ErrQueued) {
-		t.Fatalf("third = %v, want queued behind second", err)
+	if got := l.Shortfall("second"); !reflect.DeepEqual(got, []string{"500 MiB of memory (200 MiB free)"}) {
+		t.Fatalf("shortfall = %q", got)
 	}
-	if _, err := l.Reserve("third", Demand{MemoryMiB: 100}); !errors.Is(err, ErrQueued) {
-		t.Fatalf("third again = %v, want still queued", err)
+	// third fits now: it does not wait behind second, which waits for big.
+	if _, err := l.Reserve("third", Demand{MemoryMiB: 100}); err != nil {
+		t.Fatalf("third = %v, want admitted at once", err)
+	}
+	if _, err := l.Reserve("fourth", Demand{MemoryMiB: 400}); !errors.Is(err, ErrQueued) {
+		t.Fatalf("fourth = %v, want queued", err)
+	}
+	if _, err := l.Reserve("fifth", Demand{MemoryMiB: 50}); err != nil {
+		t.Fatalf("fifth = %v, want admitted at once", err)
 	}
 	admitted := l.Release("big")
 	var names []string
 	for _, g := range admitted {
 		names = append(names, g.TaskArn)
 	}
-	if !reflect.DeepEqual(names, []string{"second", "third"}) {
-		t.Fatalf("admitted = %v, want [second third]", names)
+	// 850 MiB free: second (500) first in queue order, then fourth (400) no longer fits.
+	if !reflect.DeepEqual(names, []string{"second"}) || !l.Queued("fourth") {
+		t.Fatalf("admitted = %v, want [second] and fourth still queued", names)
 	}
 	if g, ok := l.Granted("second"); !ok || g.MemoryMiB != 500 {
 		t.Fatalf("second's grant = %+v, %v", g, ok)
 	}
+	l.Release("second")
+	l.Release("fourth")
 	// Releasing a queued task takes it out of the queue.
 	if _, err := l.Reserve("x", Demand{MemoryMiB: 900}); !errors.Is(err, ErrQueued) {
 		t.Fatal(err)
@@ -159,6 +168,23 @@ func TestFIFOWait(t *testing.T) {
 	l.Release("x")
 	if l.Queued("x") {
 		t.Fatal("released task still queued")
+	}
+}
+
+func TestShortfallPort(t *testing.T) {
+	l := New(host())
+	if _, err := l.Reserve("holder", Demand{Ports: []PortReq{{"tcp", 8080}, {"udp", 5353}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Reserve("waiter", Demand{Ports: []PortReq{{"tcp", 8080}, {"udp", 5353}, {"tcp", 9000}}}); !errors.Is(err, ErrQueued) {
+		t.Fatal(err)
+	}
+	want := []string{"port 8080 (held by task holder)", "port 5353/udp (held by task holder)"}
+	if got := l.Shortfall("waiter"); !reflect.DeepEqual(got, want) {
+		t.Fatalf("shortfall = %q, want %q", got, want)
+	}
+	if got := l.Shortfall("holder"); got != nil {
+		t.Fatalf("a granted task lacks %q", got)
 	}
 }
 

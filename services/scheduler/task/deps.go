@@ -3,6 +3,7 @@ package task
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -113,8 +114,9 @@ func Validate(spec bus.TaskSpec) error {
 			}
 		}
 	}
-	if hasCycle(spec) {
-		return bad(ErrCircular, "Task dependencies cannot be resolved, taskArn: %s", spec.Arn)
+	if cycle := findCycle(spec); cycle != nil {
+		return bad(ErrCircular, "Task dependencies cannot be resolved, taskArn: %s: circular dependency between containers %s",
+			spec.Arn, strings.Join(cycle, " -> "))
 	}
 	return nil
 }
@@ -128,9 +130,10 @@ func hasVolume(spec bus.TaskSpec, name string) bool {
 	return false
 }
 
-// hasCycle is a depth-first search with three colours over the dependency graph,
-// self-dependencies included.
-func hasCycle(spec bus.TaskSpec) bool {
+// findCycle is a depth-first search with three colours over the dependency graph,
+// self-dependencies included. It returns the first cycle found as the path of
+// container names that closes it (a -> b -> a), or nil.
+func findCycle(spec bus.TaskSpec) []string {
 	edges := map[string][]string{}
 	for _, c := range spec.Containers {
 		for _, d := range Deps(c) {
@@ -143,21 +146,25 @@ func hasCycle(spec bus.TaskSpec) bool {
 		black
 	)
 	colour := map[string]int{}
-	var visit func(string) bool
-	visit = func(n string) bool {
+	var path []string
+	var visit func(string) []string
+	visit = func(n string) []string {
 		colour[n] = grey
+		path = append(path, n)
 		for _, m := range edges[n] {
 			switch colour[m] {
 			case grey:
-				return true
+				i := slices.Index(path, m)
+				return append(slices.Clone(path[i:]), m)
 			case white:
-				if visit(m) {
-					return true
+				if c := visit(m); c != nil {
+					return c
 				}
 			}
 		}
+		path = path[:len(path)-1]
 		colour[n] = black
-		return false
+		return nil
 	}
 	names := make([]string, 0, len(spec.Containers))
 	for _, c := range spec.Containers {
@@ -165,11 +172,13 @@ func hasCycle(spec bus.TaskSpec) bool {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		if colour[n] == white && visit(n) {
-			return true
+		if colour[n] == white {
+			if c := visit(n); c != nil {
+				return c
+			}
 		}
 	}
-	return false
+	return nil
 }
 
 // verdict is how a dependency stands.
@@ -228,10 +237,29 @@ func judge(d Dep, dep *bus.ContainerRecord, startTimeout int64, now time.Time) v
 	default:
 		return depFailed
 	}
-	if startTimeout > 0 && started && now.Sub(*dep.StartedAt) > time.Duration(startTimeout)*time.Second {
+	if timedOut(d, dep, startTimeout, now) {
 		return depFailed
 	}
 	return depWait
+}
+
+// timeoutAt is when a started dependency's startTimeout runs out for a condition it
+// bounds (COMPLETE, SUCCESS, HEALTHY); ok is false when none applies.
+func timeoutAt(d Dep, dep *bus.ContainerRecord, startTimeout int64) (time.Time, bool) {
+	if startTimeout <= 0 || dep.StartedAt == nil {
+		return time.Time{}, false
+	}
+	switch d.Condition {
+	case CondComplete, CondSuccess, CondHealthy:
+		return dep.StartedAt.Add(time.Duration(startTimeout) * time.Second), true
+	}
+	return time.Time{}, false
+}
+
+// timedOut reports whether the dependency's startTimeout has run out.
+func timedOut(d Dep, dep *bus.ContainerRecord, startTimeout int64, now time.Time) bool {
+	t, ok := timeoutAt(d, dep, startTimeout)
+	return ok && !now.Before(t)
 }
 
 // dependents returns the names of the containers that depend on name.

@@ -61,6 +61,17 @@ type Plan struct {
 	// change with time alone (a start timeout), so Step should be called again
 	// after a while even if nothing else happens.
 	Waiting bool
+	// WakeAt, when not zero, is the earliest time a dependency's verdict changes by
+	// time alone (a dependency's startTimeout running out): Step should be called
+	// again then.
+	WakeAt time.Time
+}
+
+// Options are the engine's settings.
+type Options struct {
+	// PullUpfront pulls the images of containers waiting on their dependencies;
+	// only create and start wait (ECS_PULL_DEPENDENT_CONTAINERS_UPFRONT).
+	PullUpfront bool
 }
 
 // OOMReason is the reason of a container the kernel killed for memory.
@@ -69,10 +80,36 @@ const OOMReason = "OutOfMemoryError: Container killed due to memory usage"
 // VanishedReason is the reason of a container Docker no longer knows.
 const VanishedReason = "ContainerVanishedError: No container matching saved ID found"
 
-// Step settles the record (desired statuses, containers that need no Docker call,
-// the task's known status) and returns the next step of every container that can
-// move. busy holds the containers with a step in flight; they are left alone.
+// TaskStateErrorReason is the reason of a task that wants to stop but whose
+// containers cannot move any more; it is forced to STOPPED, as the real agent does.
+const TaskStateErrorReason = "TaskStateError: Agent could not progress task's state to stopped"
+
+// Step is StepWith with the default options.
 func Step(rec *bus.TaskRecord, busy map[string]bool, now time.Time) Plan {
+	return StepWith(rec, busy, now, Options{})
+}
+
+// StepWith settles the record (desired statuses, containers that need no Docker
+// call, the task's known status) and returns the next step of every container that
+// can move. busy holds the containers with a step in flight; they are left alone.
+func StepWith(rec *bus.TaskRecord, busy map[string]bool, now time.Time, opts Options) Plan {
+	plan := plan(rec, busy, now, opts)
+	if len(plan.Actions) == 0 && len(busy) == 0 && !plan.Waiting &&
+		rec.DesiredStatus == bus.StatusStopped && rec.KnownStatus != bus.StatusStopped {
+		// Nothing can move and the task is not stopped: it is forced to STOPPED.
+		if rec.Reason == "" {
+			rec.Reason = TaskStateErrorReason
+		}
+		for i := range rec.Containers {
+			markStopped(&rec.Containers[i], false, nil, now)
+		}
+		plan = Plan{}
+		settle(rec, busy, now)
+	}
+	return plan
+}
+
+func plan(rec *bus.TaskRecord, busy map[string]bool, now time.Time, opts Options) Plan {
 	var plan Plan
 	for changed := true; changed; {
 		changed = settle(rec, busy, now)
@@ -82,7 +119,14 @@ func Step(rec *bus.TaskRecord, busy map[string]bool, now time.Time) Plan {
 	}
 	for i := range rec.Containers {
 		c := &rec.Containers[i]
-		if busy[c.Name] || c.KnownStatus == bus.StatusStopped {
+		if busy[c.Name] {
+			continue
+		}
+		if c.KnownStatus == bus.StatusStopped {
+			// A stopped container seen running again is stopped once more.
+			if c.StopAgain && c.DockerID != "" {
+				plan.Actions = append(plan.Actions, Action{Kind: Stop, Container: c.Name})
+			}
 			continue
 		}
 		if c.DesiredStatus == bus.StatusStopped {
@@ -99,14 +143,27 @@ func Step(rec *bus.TaskRecord, busy map[string]bool, now time.Time) Plan {
 			kind = Create
 		case bus.StatusCreated:
 			kind = Start
+		case bus.StatusRunning:
+			if c.RestartPending {
+				// Restarted in place: its dependencies were met at its first start.
+				plan.Actions = append(plan.Actions, Action{Kind: Start, Container: c.Name})
+			}
+			continue
 		default:
 			continue
 		}
-		switch depsVerdict(rec, c.Name, now) {
+		if kind == Pull && opts.PullUpfront {
+			plan.Actions = append(plan.Actions, Action{Kind: kind, Container: c.Name})
+			continue
+		}
+		switch v, wake := depsVerdict(rec, c.Name, now); v {
 		case depMet:
 			plan.Actions = append(plan.Actions, Action{Kind: kind, Container: c.Name})
 		case depWait:
 			plan.Waiting = true
+			if !wake.IsZero() && (plan.WakeAt.IsZero() || wake.Before(plan.WakeAt)) {
+				plan.WakeAt = wake
+			}
 		}
 	}
 	return plan
@@ -194,27 +251,34 @@ func knownStatus(rec *bus.TaskRecord) bus.Status {
 	return lowest
 }
 
-// depsVerdict combines the verdicts of a container's dependencies.
-func depsVerdict(rec *bus.TaskRecord, name string, now time.Time) verdict {
+// depsVerdict combines the verdicts of a container's dependencies. wake is the
+// earliest time a waiting dependency times out, zero if none can.
+func depsVerdict(rec *bus.TaskRecord, name string, now time.Time) (v verdict, wake time.Time) {
 	spec := Spec(rec, name)
 	if spec == nil {
-		return depMet
+		return depMet, time.Time{}
 	}
 	out := depMet
 	for _, d := range Deps(*spec) {
 		dep := Container(rec, d.Container)
 		depSpec := Spec(rec, d.Container)
 		if dep == nil || depSpec == nil {
-			return depFailed
+			return depFailed, time.Time{}
 		}
 		switch judge(d, dep, depSpec.StartTimeout, now) {
 		case depFailed:
-			return depFailed
+			return depFailed, time.Time{}
 		case depWait:
 			out = depWait
+			if t, ok := timeoutAt(d, dep, depSpec.StartTimeout); ok && (wake.IsZero() || t.Before(wake)) {
+				wake = t
+			}
 		}
 	}
-	return out
+	if out != depWait {
+		wake = time.Time{}
+	}
+	return out, wake
 }
 
 // failDependents stops containers whose dependencies can no longer be met: they are
@@ -227,7 +291,7 @@ func failDependents(rec *bus.TaskRecord, busy map[string]bool, now time.Time) bo
 			c.KnownStatus != bus.StatusManifestPulled && c.KnownStatus != bus.StatusPulled && c.KnownStatus != bus.StatusCreated {
 			continue
 		}
-		if depsVerdict(rec, c.Name, now) != depFailed {
+		if v, _ := depsVerdict(rec, c.Name, now); v != depFailed {
 			continue
 		}
 		code := 143
@@ -247,7 +311,14 @@ func failedDepText(rec *bus.TaskRecord, name string, now time.Time) string {
 	for _, d := range Deps(*spec) {
 		dep := Container(rec, d.Container)
 		depSpec := Spec(rec, d.Container)
-		if dep == nil || depSpec == nil || judge(d, dep, depSpec.StartTimeout, now) == depFailed {
+		switch {
+		case dep == nil || depSpec == nil:
+			return fmt.Sprintf("dependency container %s of container %s does not exist", d.Container, name)
+		case judge(d, dep, depSpec.StartTimeout, now) != depFailed:
+		case timedOut(d, dep, depSpec.StartTimeout, now):
+			return fmt.Sprintf("dependency container %s timed out: it did not meet condition %s within its startTimeout of %ds, so container %s cannot start",
+				d.Container, d.Condition, depSpec.StartTimeout, name)
+		default:
 			return fmt.Sprintf("dependency container %s cannot meet condition %s for container %s", d.Container, d.Condition, name)
 		}
 	}
@@ -312,12 +383,22 @@ func Started(rec *bus.TaskRecord, name string, st bus.ContainerState, now time.T
 	if c.KnownStatus.Before(bus.StatusRunning) {
 		c.KnownStatus = bus.StatusRunning
 	}
+	at := now
+	if st.StartedAt != nil && !st.StartedAt.IsZero() {
+		at = *st.StartedAt
+	}
 	if c.StartedAt == nil {
-		t := now
-		if st.StartedAt != nil {
-			t = *st.StartedAt
-		}
+		t := at
 		c.StartedAt = &t
+	}
+	if c.RestartPending {
+		// Restarted in place: the next restart counts from this start.
+		c.RestartPending = false
+		t := at
+		c.LastRestartAt = &t
+	}
+	if c.KnownStatus == bus.StatusRunning {
+		beginStage(c, StageRun, at)
 	}
 	if len(st.NetworkBindings) > 0 {
 		c.NetworkBindings = st.NetworkBindings
@@ -332,6 +413,12 @@ func Started(rec *bus.TaskRecord, name string, st bus.ContainerState, now time.T
 func Stopped(rec *bus.TaskRecord, name string, st bus.ContainerState, now time.Time) {
 	c := Container(rec, name)
 	if c == nil {
+		return
+	}
+	if c.StopAgain {
+		// The second stop of a container seen running again: its first exit
+		// stays the one reported.
+		c.StopAgain = false
 		return
 	}
 	if st.ExitCode != nil && c.ExitCode == nil && c.StartedAt != nil {
@@ -349,6 +436,10 @@ func Stopped(rec *bus.TaskRecord, name string, st bus.ContainerState, now time.T
 func Failed(rec *bus.TaskRecord, kind Kind, name string, err error, now time.Time) {
 	c := Container(rec, name)
 	if c == nil {
+		return
+	}
+	if kind == Stop && c.StopAgain {
+		c.StopAgain = false // it was stopped already; nothing more to do
 		return
 	}
 	if bus.CodeOf(err) == bus.CodeResourceInit {
@@ -388,6 +479,7 @@ func markStopped(c *bus.ContainerRecord, oom bool, finished *time.Time, now time
 	}
 	c.KnownStatus = bus.StatusStopped
 	c.DesiredStatus = bus.StatusStopped
+	c.RestartPending = false
 	if c.FinishedAt == nil {
 		t := now
 		if finished != nil && !finished.IsZero() {
@@ -395,6 +487,7 @@ func markStopped(c *bus.ContainerRecord, oom bool, finished *time.Time, now time
 		}
 		c.FinishedAt = &t
 	}
+	endStage(c, StageRun, *c.FinishedAt)
 }
 
 // ApplyEvent applies a Docker event. Statuses only move forward; an event about
@@ -426,12 +519,21 @@ func ApplyEvent(rec *bus.TaskRecord, ev bus.ContainerEvent, now time.Time) bool 
 			c.CreatedAt = &at
 		}
 	case bus.StatusRunning:
-		if c.KnownStatus.Before(bus.StatusRunning) {
+		switch {
+		case c.KnownStatus.Before(bus.StatusRunning):
 			c.KnownStatus = bus.StatusRunning
 			c.StartedAt = &at
+			beginStage(c, StageRun, at)
+		case c.KnownStatus == bus.StatusStopped && !c.Restopped && ev.TimeNano > 0 &&
+			c.FinishedAt != nil && at.After(*c.FinishedAt):
+			// Stopped, and seen running again since: stopped once more, once.
+			c.Restopped, c.StopAgain = true, true
 		}
 	case bus.StatusStopped:
-		if c.KnownStatus != bus.StatusStopped {
+		if c.KnownStatus != bus.StatusStopped && !c.RestartPending {
+			if restartInstead(rec, c, ev.ExitCode, at) {
+				break
+			}
 			if ev.ExitCode != nil && c.StartedAt != nil {
 				code := *ev.ExitCode
 				c.ExitCode = &code
@@ -479,13 +581,23 @@ func ApplyState(rec *bus.TaskRecord, name string, st bus.ContainerState, now tim
 			}
 			c.StartedAt = &t
 		}
+		if !c.RestartPending {
+			beginStage(c, StageRun, *c.StartedAt)
+		}
 	case bus.StatusStopped:
-		if c.KnownStatus == bus.StatusStopped {
+		if c.KnownStatus == bus.StatusStopped || c.RestartPending {
 			return
 		}
 		if c.StartedAt == nil && st.StartedAt != nil && !st.StartedAt.IsZero() {
 			t := *st.StartedAt
 			c.StartedAt = &t
+		}
+		exited := now
+		if st.FinishedAt != nil && !st.FinishedAt.IsZero() {
+			exited = *st.FinishedAt
+		}
+		if restartInstead(rec, c, st.ExitCode, exited) {
+			return
 		}
 		if st.ExitCode != nil && c.StartedAt != nil {
 			code := *st.ExitCode

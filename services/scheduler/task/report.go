@@ -3,22 +3,26 @@ package task
 import "github.com/ecs-agent/ecs-agent/bus"
 
 // NextReport returns the report the control plane has not had yet, if any: the task
-// status when it rose past the sent status (RUNNING, STOPPED), carrying every
-// container change not yet sent (a container at RUNNING or STOPPED). Container
-// changes of a task that stays RUNNING ride on a RUNNING report; those of a task
+// status when it rose past the sent status (PENDING for MANIFEST_PULLED once some
+// image digest is known, RUNNING, STOPPED), carrying every container change not yet
+// sent (a container whose digest is known as PENDING with it, at RUNNING or
+// STOPPED). Container changes of a task that stays RUNNING are batched, as the real
+// agent batches them (PROTOCOL.md §4.6): they ride on the task's next report, or on
+// a RUNNING report when flush is set (the batching ticker fired); those of a task
 // still PENDING, or already meant to stop, wait for the task's own RUNNING or
-// STOPPED. A container with a step
-// in flight (busy) holds the report back until the step's outcome is known, so that
-// a RUNNING report carries the ports the start reply brings.
+// STOPPED. A container with a step in flight (busy) holds the report back until the
+// step's outcome is known, so that a RUNNING report carries the ports the start
+// reply brings.
 //
 // Seq is left 0: the caller numbers the report when it publishes it.
-func NextReport(rec *bus.TaskRecord, busy map[string]bool) (bus.TaskStateChange, bool) {
+func NextReport(rec *bus.TaskRecord, busy map[string]bool, flush bool) (bus.TaskStateChange, bool) {
 	if rep, ok := missedRunning(rec, busy); ok {
 		return rep, true
 	}
 	var changes []bus.ContainerStateChange
 	for _, c := range rec.Containers {
-		if !reportable(c.KnownStatus) || !c.SentStatus.Before(c.KnownStatus) {
+		s := containerReportable(c)
+		if s == "" || !c.SentStatus.Before(s) {
 			continue
 		}
 		if busy[c.Name] {
@@ -27,7 +31,7 @@ func NextReport(rec *bus.TaskRecord, busy map[string]bool) (bus.TaskStateChange,
 		ch := bus.ContainerStateChange{
 			ContainerName:   c.Name,
 			RuntimeID:       c.DockerID,
-			Status:          c.KnownStatus.Backend(),
+			Status:          s.Backend(),
 			ImageDigest:     c.ImageDigest,
 			NetworkBindings: c.NetworkBindings,
 		}
@@ -39,10 +43,9 @@ func NextReport(rec *bus.TaskRecord, busy map[string]bool) (bus.TaskStateChange,
 	}
 	status := bus.Status("")
 	switch {
-	case reportable(rec.KnownStatus) && rec.SentStatus.Before(rec.KnownStatus):
+	case taskReportable(rec) && rec.SentStatus.Before(rec.KnownStatus):
 		status = rec.KnownStatus
-	case len(changes) > 0 && rec.KnownStatus == bus.StatusRunning && rec.SentStatus == bus.StatusRunning &&
-		rec.DesiredStatus != bus.StatusStopped:
+	case flush && Batched(rec, busy):
 		// A task on its way down sends its containers' stops with its own STOPPED.
 		status = bus.StatusRunning
 	default:
@@ -102,14 +105,68 @@ func missedRunning(rec *bus.TaskRecord, busy map[string]bool) (bus.TaskStateChan
 
 func reportable(s bus.Status) bool { return s == bus.StatusRunning || s == bus.StatusStopped }
 
+// taskReportable reports whether the task's known status is one the control plane
+// hears of: RUNNING, STOPPED, and MANIFEST_PULLED (as PENDING) once some container's
+// image digest is known.
+func taskReportable(rec *bus.TaskRecord) bool {
+	if reportable(rec.KnownStatus) {
+		return true
+	}
+	if rec.KnownStatus != bus.StatusManifestPulled {
+		return false
+	}
+	for _, c := range rec.Containers {
+		if c.ImageDigest != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// containerReportable is the status a container is reported at, or "" if none:
+// RUNNING, STOPPED, and MANIFEST_PULLED (as PENDING, with the digest) for a
+// container past its pull whose image digest is known.
+func containerReportable(c bus.ContainerRecord) bus.Status {
+	switch {
+	case reportable(c.KnownStatus):
+		return c.KnownStatus
+	case c.ImageDigest != "" && !c.KnownStatus.Before(bus.StatusManifestPulled):
+		return bus.StatusManifestPulled
+	}
+	return ""
+}
+
+// Batched reports whether the task has container changes waiting for the batching
+// ticker: the task is RUNNING, reported RUNNING, not on its way down, and some
+// container's change is not sent yet.
+func Batched(rec *bus.TaskRecord, busy map[string]bool) bool {
+	if rec.KnownStatus != bus.StatusRunning || rec.SentStatus != bus.StatusRunning || rec.DesiredStatus == bus.StatusStopped {
+		return false
+	}
+	for _, c := range rec.Containers {
+		if s := containerReportable(c); s != "" && c.SentStatus.Before(s) && !busy[c.Name] {
+			return true
+		}
+	}
+	return false
+}
+
+// sentStatus is the engine status a reported backend status stands for.
+func sentStatus(backend string) bus.Status {
+	if backend == "PENDING" {
+		return bus.StatusManifestPulled
+	}
+	return bus.Status(backend)
+}
+
 // MarkSent raises the sent statuses to what rep carried and remembers its Seq.
 func MarkSent(rec *bus.TaskRecord, rep bus.TaskStateChange) {
-	if s := bus.Status(rep.Status); reportable(s) && rec.SentStatus.Before(s) {
+	if s := sentStatus(rep.Status); s.Valid() && rec.SentStatus.Before(s) {
 		rec.SentStatus = s
 	}
 	for _, ch := range rep.Containers {
 		if c := Container(rec, ch.ContainerName); c != nil {
-			if s := bus.Status(ch.Status); c.SentStatus.Before(s) {
+			if s := sentStatus(ch.Status); c.SentStatus.Before(s) {
 				c.SentStatus = s
 			}
 		}

@@ -72,13 +72,13 @@ func TestSingleContainerLifecycle(t *testing.T) {
 	if rec.KnownStatus != bus.StatusRunning {
 		t.Fatalf("known = %s, want RUNNING", rec.KnownStatus)
 	}
-	rep, ok := NextReport(rec, nil)
+	rep, ok := NextReport(rec, nil, false)
 	if !ok || rep.Status != "RUNNING" || len(rep.Containers) != 1 || rep.Containers[0].RuntimeID != "id-exit" {
 		t.Fatalf("report = %+v %v", rep, ok)
 	}
 	rep.Seq = 1
 	MarkSent(rec, rep)
-	if _, ok := NextReport(rec, nil); ok {
+	if _, ok := NextReport(rec, nil, false); ok {
 		t.Fatal("second report with nothing new")
 	}
 	exited(rec, "exit", 42)
@@ -88,7 +88,7 @@ func TestSingleContainerLifecycle(t *testing.T) {
 	if rec.KnownStatus != bus.StatusStopped || rec.ExecutionStoppedAt == nil || rec.StoppedAt == nil {
 		t.Fatalf("after exit: %+v", rec)
 	}
-	rep, ok = NextReport(rec, nil)
+	rep, ok = NextReport(rec, nil, false)
 	if !ok || rep.Status != "STOPPED" || rep.Containers[0].ExitCode == nil || *rep.Containers[0].ExitCode != 42 ||
 		rep.ExecutionStoppedAt == nil {
 		t.Fatalf("stopped report = %+v", rep)
@@ -110,7 +110,7 @@ func TestEssentialExit(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := newRec(spec(ctr("a", tt.essential), ctr("b", true)))
 			drive(rec)
-			rep, _ := NextReport(rec, nil)
+			rep, _ := NextReport(rec, nil, false)
 			rep.Seq = 1
 			MarkSent(rec, rep)
 			exited(rec, "a", 1)
@@ -130,9 +130,21 @@ func TestEssentialExit(t *testing.T) {
 			if !reflect.DeepEqual(stopped, tt.wantStopped) {
 				t.Fatalf("stopped = %v, want %v", stopped, tt.wantStopped)
 			}
-			rep, ok := NextReport(rec, nil)
+			rep, ok := NextReport(rec, nil, false)
+			if !tt.essential {
+				// A non-essential exit waits for the batching ticker (PROTOCOL.md §4.6).
+				if ok || !Batched(rec, nil) {
+					t.Fatalf("a non-essential exit was not batched: report %+v %v", rep, ok)
+				}
+				rep, ok = NextReport(rec, nil, true)
+			}
 			if !ok || rep.Status != tt.wantReport || rep.Containers[0].ContainerName != "a" || *rep.Containers[0].ExitCode != 1 {
 				t.Fatalf("report = %+v", rep)
+			}
+			rep.Seq = 2
+			MarkSent(rec, rep)
+			if Batched(rec, nil) {
+				t.Fatal("still batched once sent")
 			}
 		})
 	}
@@ -148,7 +160,7 @@ func TestDesiredStoppedBeforeStart(t *testing.T) {
 	if rec.KnownStatus != bus.StatusStopped {
 		t.Fatalf("known = %s", rec.KnownStatus)
 	}
-	rep, ok := NextReport(rec, nil)
+	rep, ok := NextReport(rec, nil, false)
 	if !ok || rep.Status != "STOPPED" || len(rep.Containers) != 2 {
 		t.Fatalf("report = %+v", rep)
 	}
@@ -294,16 +306,17 @@ func TestValidate(t *testing.T) {
 	okLink := ctr("w", true)
 	okLink.Links = []string{"a:alias"}
 	tests := []struct {
-		name string
-		spec bus.TaskSpec
-		want error
+		name  string
+		spec  bus.TaskSpec
+		want  error
+		cycle string
 	}{
-		{"cycle", spec(a, b), ErrCircular},
-		{"self", spec(self), ErrCircular},
-		{"unknown link", spec(unknown), ErrUnknownContainer},
-		{"malformed link", spec(ctr("a", true), bad), ErrBadDefinition},
-		{"no containers", spec(), ErrBadDefinition},
-		{"fine", spec(ctr("a", true), okLink), nil},
+		{"cycle", spec(a, b), ErrCircular, "a -> b -> a"},
+		{"self", spec(self), ErrCircular, "s -> s"},
+		{"unknown link", spec(unknown), ErrUnknownContainer, ""},
+		{"malformed link", spec(ctr("a", true), bad), ErrBadDefinition, ""},
+		{"no containers", spec(), ErrBadDefinition, ""},
+		{"fine", spec(ctr("a", true), okLink), nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -311,7 +324,9 @@ func TestValidate(t *testing.T) {
 			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
 				t.Fatalf("Validate = %v, want %v", err, tt.want)
 			}
-			if tt.want == ErrCircular && err.Error() != "Task dependencies cannot be resolved, taskArn: "+tt.spec.Arn {
+			// The real agent's words first, then the containers that close the cycle.
+			if tt.want == ErrCircular && err.Error() != "Task dependencies cannot be resolved, taskArn: "+tt.spec.Arn+
+				": circular dependency between containers "+tt.cycle {
 				t.Fatalf("reason = %q", err.Error())
 			}
 		})
@@ -399,10 +414,10 @@ func TestStepFailures(t *testing.T) {
 func TestReportHeldWhileBusy(t *testing.T) {
 	rec := newRec(spec(ctr("a", true)))
 	drive(rec)
-	if _, ok := NextReport(rec, map[string]bool{"a": true}); ok {
+	if _, ok := NextReport(rec, map[string]bool{"a": true}, false); ok {
 		t.Fatal("report while a's step is in flight")
 	}
-	if _, ok := NextReport(rec, nil); !ok {
+	if _, ok := NextReport(rec, nil, false); !ok {
 		t.Fatal("no report once the step is done")
 	}
 }
@@ -439,18 +454,18 @@ func TestStoppedBeforeReportedRunningIsReportedRunningFirst(t *testing.T) {
 	if rec.KnownStatus != bus.StatusStopped {
 		t.Fatalf("task %s", rec.KnownStatus)
 	}
-	first, ok := NextReport(rec, nil)
+	first, ok := NextReport(rec, nil, false)
 	if !ok || first.Status != "RUNNING" || len(first.Containers) != 1 || first.Containers[0].ContainerName != "a" ||
 		first.Containers[0].Status != "RUNNING" || first.Containers[0].RuntimeID != "d1" {
 		t.Fatalf("first report %+v, want RUNNING with container a", first)
 	}
 	MarkSent(rec, first)
-	second, ok := NextReport(rec, nil)
+	second, ok := NextReport(rec, nil, false)
 	if !ok || second.Status != "STOPPED" || len(second.Containers) != 2 {
 		t.Fatalf("second report %+v, want STOPPED with both containers", second)
 	}
 	MarkSent(rec, second)
-	if _, ok := NextReport(rec, nil); ok {
+	if _, ok := NextReport(rec, nil, false); ok {
 		t.Fatal("a third report")
 	}
 }

@@ -195,6 +195,16 @@ func container(c acs.Container) (bus.ContainerSpec, error) {
 		}
 		cs.RegistryAuth = &bus.RegistryAuth{CredentialsParameter: ra.ASMAuthData.CredentialsParameter, Region: ra.ASMAuthData.Region}
 	}
+	if rp := c.RestartPolicy; rp != nil {
+		period := 0
+		if rp.RestartAttemptPeriod != nil {
+			period = *rp.RestartAttemptPeriod
+		}
+		if period < 0 {
+			return bus.ContainerSpec{}, fmt.Errorf("%w: container %s: restartPolicy.restartAttemptPeriod %d is negative", ErrInvalidTask, c.Name, period)
+		}
+		cs.RestartPolicy = &bus.RestartPolicy{Enabled: rp.Enabled, IgnoredExitCodes: rp.IgnoredExitCodes, RestartAttemptPeriod: period}
+	}
 	return cs, nil
 }
 

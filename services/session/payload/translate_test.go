@@ -155,3 +155,19 @@ func TestSecretsRegistryAuthAndRoles(t *testing.T) {
 		}
 	}
 }
+
+func TestRestartPolicy(t *testing.T) {
+	period := 90
+	cs, err := container(acs.Container{Name: "app", Image: "i", RestartPolicy: &acs.RestartPolicy{
+		Enabled: true, IgnoredExitCodes: []int{0, 2}, RestartAttemptPeriod: &period}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := cs.RestartPolicy; p == nil || !p.Enabled || len(p.IgnoredExitCodes) != 2 || p.RestartAttemptPeriod != 90 {
+		t.Fatalf("restart policy %+v", cs.RestartPolicy)
+	}
+	period = -1
+	if _, err := container(acs.Container{Name: "app", Image: "i", RestartPolicy: &acs.RestartPolicy{Enabled: true, RestartAttemptPeriod: &period}}); !errors.Is(err, ErrInvalidTask) {
+		t.Fatalf("a negative period: %v", err)
+	}
+}
