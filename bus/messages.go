@@ -309,6 +309,9 @@ type ContainerRecord struct {
 	CreatedAt       *time.Time       `json:"createdAt,omitempty"`
 	StartedAt       *time.Time       `json:"startedAt,omitempty"`
 	FinishedAt      *time.Time       `json:"finishedAt,omitempty"`
+	// PullProgress is how far the container's running pull has got
+	// ("12.3MB of 40.1MB"), empty when none runs or nothing is known yet.
+	PullProgress string `json:"pullProgress,omitempty"`
 	// EndpointID is the container's ID in the task metadata endpoint's paths
 	// (/v3/<id>, /v4/<id>): random, so that no container can guess another's.
 	EndpointID string `json:"endpointId,omitempty"`

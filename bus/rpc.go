@@ -48,12 +48,19 @@ var (
 // *Error; a responder that is absent or goes silent as ErrNoResponders or
 // ErrResponderLost; the end of ctx as ctx's error.
 func Call[Req, Rep any](ctx context.Context, nc *nats.Conn, subject string, req Req) (Rep, error) {
+	return CallProgress[Req, Rep](ctx, nc, subject, req, nil)
+}
+
+// CallProgress is Call, and hands onProgress the status text a responder puts in its
+// progress messages (SetStatus): how far the request has got, "12.3MB of 40.1MB" for
+// a pull. onProgress runs on the calling goroutine, between waits.
+func CallProgress[Req, Rep any](ctx context.Context, nc *nats.Conn, subject string, req Req, onProgress func(string)) (Rep, error) {
 	var rep Rep
 	data, err := json.Marshal(req)
 	if err != nil {
 		return rep, fmt.Errorf("encoding %s request: %w", subject, err)
 	}
-	msg, err := request(ctx, nc, subject, data)
+	msg, err := request(ctx, nc, subject, data, onProgress)
 	if err != nil {
 		return rep, err
 	}
@@ -71,7 +78,7 @@ func Call[Req, Rep any](ctx context.Context, nc *nats.Conn, subject string, req 
 
 // request publishes data with a private reply subject and waits for the final reply,
 // skipping progress messages.
-func request(ctx context.Context, nc *nats.Conn, subject string, data []byte) (*nats.Msg, error) {
+func request(ctx context.Context, nc *nats.Conn, subject string, data []byte, onProgress func(string)) (*nats.Msg, error) {
 	inbox := nc.NewInbox()
 	sub, err := nc.SubscribeSync(inbox)
 	if err != nil {
@@ -100,7 +107,10 @@ func request(ctx context.Context, nc *nats.Conn, subject string, data []byte) (*
 			if m.Header.Get(statusHeader) == statusNoResponders {
 				return nil, fmt.Errorf("calling %s: %w", subject, ErrNoResponders)
 			}
-			if m.Header.Get(HeaderProgress) != "" && len(m.Data) == 0 {
+			if v := m.Header.Get(HeaderProgress); v != "" && len(m.Data) == 0 {
+				if v != progressBare && onProgress != nil {
+					onProgress(v)
+				}
 				continue
 			}
 		}
@@ -112,6 +122,15 @@ func request(ctx context.Context, nc *nats.Conn, subject string, data []byte) (*
 // every ProgressInterval, until the returned stop is called. A responder calls it as
 // soon as it takes a request and stops it just before replying.
 func KeepAlive(nc *nats.Conn, reply string) (stop func()) {
+	return KeepAliveStatus(nc, reply, nil)
+}
+
+// progressBare is the progress header of a responder with nothing to say.
+const progressBare = "1"
+
+// KeepAliveStatus is KeepAlive, each progress message carrying status() (when not
+// empty) for a caller that listens (CallProgress).
+func KeepAliveStatus(nc *nats.Conn, reply string, status func() string) (stop func()) {
 	if reply == "" {
 		return func() {}
 	}
@@ -126,7 +145,13 @@ func KeepAlive(nc *nats.Conn, reply string) (stop func()) {
 			case <-done:
 				return
 			case <-t.C:
-				_ = nc.PublishMsg(&nats.Msg{Subject: reply, Header: nats.Header{HeaderProgress: []string{"1"}}})
+				v := progressBare
+				if status != nil {
+					if st := status(); st != "" {
+						v = st
+					}
+				}
+				_ = nc.PublishMsg(&nats.Msg{Subject: reply, Header: nats.Header{HeaderProgress: []string{v}}})
 			}
 		}
 	}()
@@ -143,7 +168,7 @@ func DockerEngineVersion(ctx context.Context, nc *nats.Conn) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	msg, err := request(ctx, nc, subject, nil)
+	msg, err := request(ctx, nc, subject, nil, nil)
 	if err != nil {
 		return "", fmt.Errorf("asking %s for its info: %w", DockerService, err)
 	}
@@ -156,4 +181,20 @@ func DockerEngineVersion(ctx context.Context, nc *nats.Conn) (string, error) {
 		return "", fmt.Errorf("%s does not know the engine's version", DockerService)
 	}
 	return v, nil
+}
+
+type statusKey struct{}
+
+// WithStatus gives a request's handler, through its ctx, the way to say how far it
+// has got (SetStatus).
+func WithStatus(ctx context.Context, set func(string)) context.Context {
+	return context.WithValue(ctx, statusKey{}, set)
+}
+
+// SetStatus records how far the request of ctx has got; the next progress message
+// carries it. Without WithStatus it does nothing.
+func SetStatus(ctx context.Context, status string) {
+	if set, ok := ctx.Value(statusKey{}).(func(string)); ok {
+		set(status)
+	}
 }

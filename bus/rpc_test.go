@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,4 +58,38 @@ func TestCallProgressAndLostResponder(t *testing.T) {
 	if d := time.Since(start); d < bus.ResponderIdle || d > bus.ResponderIdle+2*time.Second {
 		t.Fatalf("silent responder given up after %v, want about %v", d, bus.ResponderIdle)
 	}
+}
+
+// A responder's status text reaches a caller that listens, between its waits.
+func TestCallProgressCarriesStatus(t *testing.T) {
+	b := bustest.Start(t)
+	srv := b.Conn(t, "responder")
+	_, err := srv.Subscribe("test.status", func(m *nats.Msg) {
+		go func() {
+			var mu sync.Mutex
+			status := ""
+			ctx := bus.WithStatus(context.Background(), func(s string) { mu.Lock(); status = s; mu.Unlock() })
+			stop := bus.KeepAliveStatus(srv, m.Reply, func() string { mu.Lock(); defer mu.Unlock(); return status })
+			for _, s := range []string{"1.0MB of 4.0MB", "3.0MB of 4.0MB"} {
+				bus.SetStatus(ctx, s)
+				time.Sleep(2 * bus.ProgressInterval)
+			}
+			stop()
+			_ = m.Respond([]byte(`{"dockerId":"done"}`))
+		}()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = srv.Flush()
+	var seen []string
+	rep, err := bus.CallProgress[struct{}, bus.ContainerState](context.Background(), b.Conn(t, "caller"), "test.status", struct{}{},
+		func(s string) { seen = append(seen, s) })
+	if err != nil || rep.DockerID != "done" {
+		t.Fatalf("%+v %v", rep, err)
+	}
+	if len(seen) < 2 || seen[0] != "1.0MB of 4.0MB" || seen[len(seen)-1] != "3.0MB of 4.0MB" {
+		t.Errorf("statuses seen %q", seen)
+	}
+	bus.SetStatus(context.Background(), "nobody listens") // no WithStatus: nothing happens
 }

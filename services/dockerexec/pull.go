@@ -63,6 +63,8 @@ type pullCall struct {
 	bytes    int64
 	attempts int
 	err      error
+	// progress is how far the pull has got ("12.3MB of 40.1MB"), for its waiters.
+	progress atomic.Value
 }
 
 func newPuller(images Images, cfg Config, store *imageStore, log zerolog.Logger,
@@ -183,11 +185,20 @@ func (p *puller) shared(ctx context.Context, req bus.PullRequest) (*pullCall, er
 			Str("image", req.Image).Msg("waiting for the pull of the image already running")
 	}
 	p.mu.Unlock()
-	select {
-	case <-call.done:
-		return call, nil
-	case <-ctx.Done():
-		return nil, engineError(ctx.Err(), bus.CodePullFailed, false, "pulling %s", req.Image)
+	// Every waiter tells its caller how far the shared pull has got.
+	tick := time.NewTicker(bus.ProgressInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-call.done:
+			return call, nil
+		case <-tick.C:
+			if v, ok := call.progress.Load().(string); ok {
+				bus.SetStatus(ctx, v)
+			}
+		case <-ctx.Done():
+			return nil, engineError(ctx.Err(), bus.CodePullFailed, false, "pulling %s", req.Image)
+		}
 	}
 }
 
@@ -215,7 +226,7 @@ func (p *puller) run(ctx context.Context, req bus.PullRequest, call *pullCall) {
 		call.err = err
 		return
 	}
-	call.attempts, call.err = p.pullWithRetries(pctx, ref, auth, &call.bytes, log)
+	call.attempts, call.err = p.pullWithRetries(pctx, ref, auth, &call.bytes, &call.progress, log)
 	if call.err != nil {
 		if pctx.Err() != nil && ctx.Err() == nil {
 			// The whole-pull timeout: not worth another try by the caller.
@@ -236,10 +247,10 @@ func (p *puller) run(ctx context.Context, req bus.PullRequest, call *pullCall) {
 // comes back as a *bus.Error right away; a registry answer that cannot change (no
 // such repository, access denied, bad reference) is not retried. bytes is the
 // amount downloaded so far, over every attempt.
-func (p *puller) pullWithRetries(ctx context.Context, ref, auth string, bytes *int64, log zerolog.Logger) (int, error) {
+func (p *puller) pullWithRetries(ctx context.Context, ref, auth string, bytes *int64, progress *atomic.Value, log zerolog.Logger) (int, error) {
 	bo := backoff.Backoff{Min: p.cfg.PullRetryWait, Max: 8 * p.cfg.PullRetryWait, Factor: 2, Jitter: 0.2}.Start()
 	for attempt := 1; ; attempt++ {
-		n, err := p.pullOnce(ctx, ref, auth, log)
+		n, err := p.pullOnce(ctx, ref, auth, progress, log)
 		*bytes += n
 		if err == nil {
 			return attempt, nil
@@ -276,7 +287,7 @@ var errPullInactive = errors.New("inactivity time exceeded timeout while pulling
 // call's error, so the stream is read to its end and its error messages are
 // returned. A stream silent for the inactivity timeout is cancelled; progress is
 // logged at debug every progressLogInterval.
-func (p *puller) pullOnce(ctx context.Context, ref, auth string, log zerolog.Logger) (int64, error) {
+func (p *puller) pullOnce(ctx context.Context, ref, auth string, progress *atomic.Value, log zerolog.Logger) (int64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var stalled atomic.Bool
@@ -317,6 +328,9 @@ func (p *puller) pullOnce(ctx context.Context, ref, auth string, log zerolog.Log
 			return prog.downloaded(), errors.New(m.Error)
 		}
 		prog.add(m)
+		if total := prog.total(); total > 0 && progress != nil {
+			progress.Store(humanBytes(prog.downloaded()) + " of " + humanBytes(total))
+		}
 		if now := p.now(); now.Sub(lastLog) >= progressLogInterval {
 			lastLog = now
 			log.Debug().Int64("bytes", prog.downloaded()).Int64("total", prog.total()).

@@ -1,6 +1,7 @@
 package dockerexec_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -167,5 +168,25 @@ func TestPullTimeout(t *testing.T) {
 	}
 	if took := time.Since(start); took > 3*time.Second {
 		t.Errorf("took %v", took)
+	}
+}
+
+// A caller listening to the pull's progress hears how far it has got.
+func TestPullProgressReachesTheCaller(t *testing.T) {
+	engine := dockerfake.New()
+	engine.AddRegistryImage("app:1", dockerfake.Image{ID: "sha256:app", Size: 40_000_000})
+	engine.StallPulls("app:1", true)
+	cfg := testConfig()
+	cfg.PullInactivityTimeout = 1500 * time.Millisecond
+	cfg.PullAttempts = 1
+	h := startService(t, cfg, engine)
+	var seen []string
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := bus.CallProgress[bus.PullRequest, bus.PullReply](ctx, h.nc, bus.SubjectDockerPull, pullReq("app:1", "default"),
+		func(s string) { seen = append(seen, s) })
+	wantCode(t, err, bus.CodePullFailed) // the registry stays silent: the inactivity timeout ends it
+	if len(seen) == 0 || seen[0] != "10.0MB of 40.0MB" {
+		t.Errorf("progress heard %q", seen)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -156,7 +157,8 @@ func (s *Service) dispatch(ctx context.Context, name string, fn func(context.Con
 		inflight.Add(1)
 		go func() {
 			defer inflight.Done()
-			stop := bus.KeepAlive(s.nc, req.reply)
+			var status atomic.Value // what the handler says of its progress (bus.SetStatus)
+			stop := bus.KeepAliveStatus(s.nc, req.reply, func() string { v, _ := status.Load().(string); return v })
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
@@ -164,7 +166,7 @@ func (s *Service) dispatch(ctx context.Context, name string, fn func(context.Con
 				bus.RespondError(req, bus.Errorf(bus.CodeUnavailable, "%s: dockerexec is shutting down", name))
 				return
 			}
-			rep, err := fn(ctx, req.Data())
+			rep, err := fn(bus.WithStatus(ctx, func(v string) { status.Store(v) }), req.Data())
 			<-sem
 			stop()
 			if err != nil {

@@ -14,7 +14,9 @@ import (
 // Docker is the part of dockerexec the scheduler calls. Every call is idempotent
 // on dockerexec's side, keyed by task ARN and container name.
 type Docker interface {
-	Pull(ctx context.Context, req bus.PullRequest) (bus.PullReply, error)
+	// Pull hands progress (when not nil) how far the pull has got, as dockerexec
+	// tells it ("12.3MB of 40.1MB").
+	Pull(ctx context.Context, req bus.PullRequest, progress func(string)) (bus.PullReply, error)
 	Create(ctx context.Context, req bus.CreateRequest) (bus.CreateReply, error)
 	Start(ctx context.Context, req bus.StartRequest) (bus.ContainerState, error)
 	Stop(ctx context.Context, req bus.StopRequest) (bus.ContainerState, error)
@@ -32,8 +34,8 @@ type busDocker struct{ nc *nats.Conn }
 
 var _ Docker = busDocker{}
 
-func (d busDocker) Pull(ctx context.Context, req bus.PullRequest) (bus.PullReply, error) {
-	return bus.Call[bus.PullRequest, bus.PullReply](ctx, d.nc, bus.SubjectDockerPull, req)
+func (d busDocker) Pull(ctx context.Context, req bus.PullRequest, progress func(string)) (bus.PullReply, error) {
+	return bus.CallProgress[bus.PullRequest, bus.PullReply](ctx, d.nc, bus.SubjectDockerPull, req, progress)
 }
 
 func (d busDocker) Create(ctx context.Context, req bus.CreateRequest) (bus.CreateReply, error) {

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -127,5 +128,21 @@ func TestRestartPolicyInPlace(t *testing.T) {
 	}
 	if rec, _ := e.record(s.Arn); rec.KnownStatus != bus.StatusStopped || rec.Containers[0].RestartPending {
 		t.Fatalf("task %s, container %+v", rec.KnownStatus, rec.Containers[0])
+	}
+}
+
+// A running pull's progress, as dockerexec tells it, is in the task's waiting reason
+// and goes when the pull ends.
+func TestWaitingShowsPullProgress(t *testing.T) {
+	e := newEnv(t)
+	e.start()
+	s := taskSpec("slow", bus.ContainerSpec{Name: "app", Image: "slow-app", Essential: true, Memory: 32})
+	e.desire(s, "m1")
+	e.waitRecord(s.Arn, "pull progress", func(r bus.TaskRecord) bool {
+		return strings.HasPrefix(r.Waiting, "pulling image slow-app (") && strings.HasSuffix(r.Waiting, "MB of 4.0MB)")
+	})
+	rec := e.waitRecord(s.Arn, "running", func(r bus.TaskRecord) bool { return r.KnownStatus == bus.StatusRunning })
+	if rec.Waiting != "" || rec.Containers[0].PullProgress != "" {
+		t.Errorf("after the pull: waiting %q, progress %q", rec.Waiting, rec.Containers[0].PullProgress)
 	}
 }

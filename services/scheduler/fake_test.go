@@ -87,6 +87,19 @@ func startFakeDocker(t testing.TB, nc *nats.Conn) *fakeDocker {
 		if strings.HasPrefix(r.Image, "cached-") {
 			return bus.PullReply{ImageID: "sha256:" + r.Image}, nil // no pull needed
 		}
+		if strings.HasPrefix(r.Image, "slow-") {
+			// A pull that takes a while and says how far it has got.
+			var mu sync.Mutex
+			status := ""
+			stop := bus.KeepAliveStatus(nc, req.Reply(), func() string { mu.Lock(); defer mu.Unlock(); return status })
+			for mb := 1; mb <= 4; mb++ {
+				mu.Lock()
+				status = fmt.Sprintf("%d.0MB of 4.0MB", mb)
+				mu.Unlock()
+				time.Sleep(time.Second)
+			}
+			stop()
+		}
 		stopped := time.Now()
 		started := stopped.Add(-fakePullDuration)
 		return bus.PullReply{ImageID: "sha256:" + r.Image, Pulled: true, StartedAt: &started, StoppedAt: &stopped}, nil

@@ -26,7 +26,15 @@ type input struct {
 	result  *result
 	grant   *ledger.Grant
 	msg     jetstream.Msg
+	// progress is how far a container's pull has got.
+	progress *pullProgress
 }
+
+type pullProgress struct{ container, text string }
+
+// progressEvery bounds how often a pull's progress reaches the task record (and the
+// store): often enough for an operator, rarely enough to cost nothing.
+const progressEvery = 2 * time.Second
 
 // result is the outcome of a step run outside the runner's goroutine.
 type result struct {
@@ -253,6 +261,12 @@ func (r *runner) handle(ctx context.Context, ins []input) error {
 				continue
 			}
 			task.ApplyEvent(r.rec, *in.event, now)
+		case in.progress != nil:
+			if k, ok := r.busy[in.progress.container]; ok && k.kind == task.Pull {
+				if c := task.Container(r.rec, in.progress.container); c != nil {
+					c.PullProgress = in.progress.text
+				}
+			}
 		case in.grant != nil:
 			r.rec.HostPorts = in.grant.PortStrings()
 			r.log.Info().Msg("task admitted")
@@ -326,6 +340,9 @@ func (r *runner) applyResult(res *result, now time.Time) {
 	switch res.kind {
 	case task.Pull:
 		task.Pulled(r.rec, res.container, res.pull)
+		if c := task.Container(r.rec, res.container); c != nil {
+			c.PullProgress = ""
+		}
 		switch p := res.pull; {
 		case p.StartedAt != nil && p.StoppedAt != nil:
 			task.PullTimes(r.rec, *p.StartedAt, *p.StoppedAt)
@@ -503,7 +520,16 @@ func (r *runner) dispatch(ctx context.Context, a task.Action) {
 			req.RegistryAuth, req.ExecutionCredentialsID = spec.RegistryAuth, rec.Spec.ExecutionCredentialsID
 		}
 		timeout = cfg.PullTimeout + 10*time.Second
-		fn = func(ctx context.Context) (err error) { res.pull, err = d.Pull(ctx, req); return }
+		var last time.Time
+		lastText := ""
+		progress := func(text string) {
+			if text == lastText || time.Since(last) < progressEvery {
+				return
+			}
+			last, lastText = time.Now(), text
+			r.box.put(input{progress: &pullProgress{container: c.Name, text: text}})
+		}
+		fn = func(ctx context.Context) (err error) { res.pull, err = d.Pull(ctx, req, progress); return }
 	case task.Create:
 		var grant *ledger.Grant
 		if g, ok := r.s.adm.granted(rec.Spec.Arn); ok {

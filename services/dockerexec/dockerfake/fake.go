@@ -381,6 +381,11 @@ func (e *Engine) ImagePull(ctx context.Context, ref string, opts image.PullOptio
 	enc := json.NewEncoder(&buf)
 	_ = enc.Encode(map[string]string{"status": "Pulling from " + ref})
 	if e.pullStall[ref] {
+		if img, ok := e.registry[ref]; ok && img.Size > 0 {
+			// Part of a layer came before the registry went silent.
+			_ = enc.Encode(map[string]any{"status": "Downloading", "id": "layer0",
+				"progressDetail": map[string]int64{"current": img.Size / 4, "total": img.Size}})
+		}
 		pr, pw := io.Pipe()
 		go func() {
 			_, _ = pw.Write(buf.Bytes())

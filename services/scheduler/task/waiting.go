@@ -18,7 +18,11 @@ func WaitReasons(rec *bus.TaskRecord, busy map[string]Kind, now time.Time, opts 
 		if k, ok := busy[c.Name]; ok {
 			switch k {
 			case Pull:
-				out = append(out, "pulling image "+c.Image)
+				if c.PullProgress != "" {
+					out = append(out, "pulling image "+c.Image+" ("+c.PullProgress+")")
+				} else {
+					out = append(out, "pulling image "+c.Image)
+				}
 			case Create:
 				out = append(out, "creating container "+c.Name)
 			case Start:
