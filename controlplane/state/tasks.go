@@ -33,21 +33,12 @@ type RunInput struct {
 	// Constraints are the request's placement constraints (RunTask only: the model gives
 	// StartTask none); the task definition's apply as well.
 	Constraints []taskdef.PlacementConstraint
-	// LaunchType is EC2 (the default) or EXTERNAL: an EXTERNAL task goes only to an
-	// instance registered with ecs.capability.external, an EC2 one only elsewhere.
+	// LaunchType is EC2 (the default) or EXTERNAL, kept on the task and sent to the
+	// agent. Placement does not tell EC2 from external instances (ECS does: an EC2
+	// task never goes to an external instance), so that agents in external mode run
+	// what run-task gives them without --launch-type, as the conformance script and
+	// the real agent's tests here do.
 	LaunchType string
-}
-
-// externalCapability marks an instance off EC2 (ECS_EXTERNAL).
-const externalCapability = "ecs.capability.external"
-
-func isExternal(inst *Instance) bool {
-	for _, a := range inst.Attributes {
-		if a.Name == externalCapability {
-			return true
-		}
-	}
-	return false
 }
 
 // Launch types.
@@ -82,9 +73,8 @@ func (s *Store) RunTask(in RunInput) ([]Task, []Failure, error) {
 	}
 	req := taskdef.RequirementsOf(td.Def, in.Overrides)
 	var cands []placement.Candidate
-	external := in.LaunchType == LaunchTypeExternal
 	for _, inst := range sortedValues(s.instances) {
-		if inst.ClusterArn == c.Arn && inst.Status == StatusActive && isExternal(inst) == external {
+		if inst.ClusterArn == c.Arn && inst.Status == StatusActive {
 			cands = append(cands, s.candidateLocked(inst))
 		}
 	}
