@@ -53,6 +53,13 @@ func (a *admission) shortfall(arn string) []string {
 	return a.book.Shortfall(arn)
 }
 
+// queued reports whether a task waits in the ledger's queue.
+func (a *admission) queued(arn string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.book.Queued(arn)
+}
+
 func (a *admission) granted(arn string) (ledger.Grant, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -28,6 +28,8 @@ type input struct {
 	msg     jetstream.Msg
 	// progress is how far a container's pull has got.
 	progress *pullProgress
+	// refresh asks for the waiting reason to be worked out again (the ledger changed).
+	refresh bool
 }
 
 type pullProgress struct{ container, text string }

@@ -245,6 +245,7 @@ func (s *Scheduler) admitNew(ctx context.Context, rec *bus.TaskRecord) {
 	switch {
 	case err == nil:
 		rec.HostPorts = g.PortStrings()
+		s.nudgeWaiting() // what the waiting tasks lack has changed
 	case errors.Is(err, ledger.ErrQueued):
 		log.Info().Int64("cpu", d.CPU).Int64("memory_mib", d.MemoryMiB).Msg("task waits for host resources")
 	case errors.Is(err, ledger.ErrNeverFits):
@@ -364,7 +365,24 @@ func (s *Scheduler) delivered(ctx context.Context, arn string) (bool, error) {
 }
 
 // admitted tells a waiting task's runner that it got its grant.
+// nudgeWaiting has every task still waiting for host resources say again what it
+// lacks: a grant or a release changes it ("… MiB free").
+func (s *Scheduler) nudgeWaiting() {
+	s.mu.Lock()
+	var waiting []*runner
+	for arn, r := range s.runners {
+		if s.adm.queued(arn) {
+			waiting = append(waiting, r)
+		}
+	}
+	s.mu.Unlock()
+	for _, r := range waiting {
+		r.box.put(input{refresh: true})
+	}
+}
+
 func (s *Scheduler) admitted(grants []ledger.Grant) {
+	defer s.nudgeWaiting()
 	for _, g := range grants {
 		if r := s.lookup(g.TaskArn); r != nil {
 			g := g
