@@ -49,9 +49,33 @@ func newSessionMetrics(reg prometheus.Registerer) (*sessionMetrics, error) {
 	return m, nil
 }
 
+// The methods below do nothing on a nil receiver: a Service built by hand in a test
+// has no metrics.
+
 func (m *sessionMetrics) message(typ string) {
+	if m == nil {
+		return
+	}
 	if !acsTypes[typ] {
 		typ = "other"
 	}
 	m.messages.WithLabelValues(typ).Inc()
+}
+
+// up marks the ACS connection open; the function returned marks it closed.
+func (m *sessionMetrics) up(reconnect bool) (down func()) {
+	if m == nil {
+		return func() {}
+	}
+	if reconnect {
+		m.reconnects.Inc()
+	}
+	m.connected.Set(1)
+	return func() { m.connected.Set(0) }
+}
+
+func (m *sessionMetrics) failure() {
+	if m != nil {
+		m.failures.Inc()
+	}
 }
