@@ -261,14 +261,18 @@ type HostResources struct {
 // TaskKey(arn)). The scheduler is its only writer; the reporter reads it to answer
 // the introspection API.
 type TaskRecord struct {
-	Type          string            `json:"type"`
-	Cluster       string            `json:"cluster"`
-	Spec          TaskSpec          `json:"spec"`
-	DesiredStatus Status            `json:"desiredStatus"`
-	KnownStatus   Status            `json:"knownStatus"`
-	SentStatus    Status            `json:"sentStatus,omitempty"`
-	Reason        string            `json:"reason,omitempty"`
-	Containers    []ContainerRecord `json:"containers"`
+	Type          string   `json:"type"`
+	Cluster       string   `json:"cluster"`
+	Spec          TaskSpec `json:"spec"`
+	DesiredStatus Status   `json:"desiredStatus"`
+	KnownStatus   Status   `json:"knownStatus"`
+	SentStatus    Status   `json:"sentStatus,omitempty"`
+	Reason        string   `json:"reason,omitempty"`
+	// StopCause says in words why the task is stopping, set once by what first
+	// asked for the stop (the control plane, an essential container's exit, a
+	// failure): for the log and an operator; only Reason is sent to the control plane.
+	StopCause  string            `json:"stopCause,omitempty"`
+	Containers []ContainerRecord `json:"containers"`
 	// ReportSeq is the Seq of the last TaskStateChange published for this task.
 	ReportSeq          uint64     `json:"reportSeq"`
 	CreatedAt          time.Time  `json:"createdAt"`

@@ -210,7 +210,14 @@ type agentEnv struct {
 	IntrospectionPort int
 	TaskEndpointPort  int
 	BackendURL        string
+	// MetricsPorts are the /metrics ports of the reporter (or the all-in-one agent),
+	// the bus, the session, the scheduler and dockerexec, in that order.
+	MetricsPorts [5]int
 }
+
+// metricsVars name the MetricsPorts.
+var metricsVars = [5]string{"ECS_METRICS_PORT", "ECS_BUS_METRICS_PORT", "ECS_SESSION_METRICS_PORT",
+	"ECS_SCHEDULER_METRICS_PORT", "ECS_DOCKEREXEC_METRICS_PORT"}
 
 func newAgentEnv(t *testing.T, backend string) agentEnv {
 	return agentEnv{
@@ -220,29 +227,33 @@ func newAgentEnv(t *testing.T, backend string) agentEnv {
 		IntrospectionPort: freePort(t),
 		TaskEndpointPort:  freePort(t),
 		BackendURL:        backend,
+		MetricsPorts:      [5]int{freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)},
 	}
 }
 
 func (a agentEnv) vars() []string {
-	return []string{
-		"ECS_CLUSTER=" + a.Cluster,
-		"AWS_DEFAULT_REGION=" + region,
-		"AWS_ACCESS_KEY_ID=" + devAccessKey,
-		"AWS_SECRET_ACCESS_KEY=" + devSecretKey,
-		"ECS_BACKEND_HOST=" + a.BackendURL,
-		"ECS_DATADIR=" + a.DataDir,
-		"ECS_BUS_PORT=" + strconv.Itoa(a.BusPort),
-		"ECS_BUS_URL=nats://127.0.0.1:" + strconv.Itoa(a.BusPort),
-		"ECS_INTROSPECTION_PORT=" + strconv.Itoa(a.IntrospectionPort),
-		"ECS_TASK_ENDPOINT_PORT=" + strconv.Itoa(a.TaskEndpointPort),
-		"ECS_METRICS_PORT=" + "0",
+	var metrics []string
+	for i, v := range metricsVars {
+		metrics = append(metrics, v+"="+strconv.Itoa(a.MetricsPorts[i]))
+	}
+	return append(metrics,
+		"ECS_CLUSTER="+a.Cluster,
+		"AWS_DEFAULT_REGION="+region,
+		"AWS_ACCESS_KEY_ID="+devAccessKey,
+		"AWS_SECRET_ACCESS_KEY="+devSecretKey,
+		"ECS_BACKEND_HOST="+a.BackendURL,
+		"ECS_DATADIR="+a.DataDir,
+		"ECS_BUS_PORT="+strconv.Itoa(a.BusPort),
+		"ECS_BUS_URL=nats://127.0.0.1:"+strconv.Itoa(a.BusPort),
+		"ECS_INTROSPECTION_PORT="+strconv.Itoa(a.IntrospectionPort),
+		"ECS_TASK_ENDPOINT_PORT="+strconv.Itoa(a.TaskEndpointPort),
 		"ECS_HOST_PORT_BIND_IP=127.0.0.1",
 		"ECS_LOGLEVEL=debug",
 		"ECS_CONFIG_FILE=/dev/null",
 		// The test images are local only: under default every task would try the
 		// registry first (PROTOCOL.md §7). Tests of the pull behaviours set their own.
 		"ECS_IMAGE_PULL_BEHAVIOR=prefer-cached",
-	}
+	)
 }
 
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {

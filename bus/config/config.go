@@ -94,6 +94,14 @@ type Config struct {
 	BusPort           int    // ECS_BUS_PORT, where ecs-bus listens (127.0.0.1)
 	IntrospectionPort int    // ECS_INTROSPECTION_PORT (51678)
 	MetricsPort       int    // ECS_METRICS_PORT (51680); 0 disables /metrics
+
+	// Metrics of every process. The reporter serves ECS_METRICS_PORT (the all-in-one
+	// agent serves every service's metrics there); each other process run alone
+	// serves its own /metrics on 127.0.0.1 at one of these ports (0 disables it).
+	BusMetricsPort        int // ECS_BUS_METRICS_PORT (51681)
+	SessionMetricsPort    int // ECS_SESSION_METRICS_PORT (51682)
+	SchedulerMetricsPort  int // ECS_SCHEDULER_METRICS_PORT (51683)
+	DockerexecMetricsPort int // ECS_DOCKEREXEC_METRICS_PORT (51684)
 	// HostPortBindIP is the host address container ports are published on
 	// (ECS_HOST_PORT_BIND_IP, this project's addition; the real agent always uses
 	// 0.0.0.0, which stays the default).
@@ -183,6 +191,11 @@ func Defaults() Config {
 		BusPort:                4222,
 		IntrospectionPort:      51678,
 		MetricsPort:            51680,
+		// Metrics of every process.
+		BusMetricsPort:         51681,
+		SessionMetricsPort:     51682,
+		SchedulerMetricsPort:   51683,
+		DockerexecMetricsPort:  51684,
 		HostPortBindIP:         "0.0.0.0",
 		TaskEndpointPort:       51679,
 		ExcludeIPv6PortBinding: true,
@@ -365,11 +378,12 @@ func FromEnv(lookup Lookup) (Config, error) {
 	}
 	p.port("ECS_BUS_PORT", &c.BusPort)
 	p.port("ECS_INTROSPECTION_PORT", &c.IntrospectionPort)
-	if v, ok := p.str("ECS_METRICS_PORT"); ok && v == "0" {
-		c.MetricsPort = 0
-	} else {
-		p.port("ECS_METRICS_PORT", &c.MetricsPort)
-	}
+	// Metrics of every process: a port each, 0 disables it.
+	p.metricsPort("ECS_METRICS_PORT", &c.MetricsPort)
+	p.metricsPort("ECS_BUS_METRICS_PORT", &c.BusMetricsPort)
+	p.metricsPort("ECS_SESSION_METRICS_PORT", &c.SessionMetricsPort)
+	p.metricsPort("ECS_SCHEDULER_METRICS_PORT", &c.SchedulerMetricsPort)
+	p.metricsPort("ECS_DOCKEREXEC_METRICS_PORT", &c.DockerexecMetricsPort)
 	if v, ok := p.str("ECS_HOST_PORT_BIND_IP"); ok {
 		if net.ParseIP(v) == nil {
 			p.fail("ECS_HOST_PORT_BIND_IP", v, "want an IP address such as 127.0.0.1")
@@ -460,6 +474,15 @@ func (p *parser) port(key string, dst *int) {
 		}
 		*dst = n
 	}
+}
+
+// metricsPort reads a metrics port, where 0 disables the endpoint.
+func (p *parser) metricsPort(key string, dst *int) {
+	if v, ok := p.str(key); ok && v == "0" {
+		*dst = 0
+		return
+	}
+	p.port(key, dst)
 }
 
 // duration reads a Go duration. A negative one is an error; one below min (zero

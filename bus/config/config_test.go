@@ -321,3 +321,32 @@ func TestTaskEngineTiming(t *testing.T) {
 		}
 	}
 }
+
+// Metrics of every process: a port each, defaults 51680-51684, 0 disables.
+func TestMetricsPorts(t *testing.T) {
+	c, err := FromEnv(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []int{c.MetricsPort, c.BusMetricsPort, c.SessionMetricsPort, c.SchedulerMetricsPort, c.DockerexecMetricsPort}
+	for i, want := range []int{51680, 51681, 51682, 51683, 51684} {
+		if got[i] != want {
+			t.Errorf("defaults = %v", got)
+		}
+	}
+	c, err = FromEnv(env(map[string]string{
+		"ECS_METRICS_PORT": "0", "ECS_BUS_METRICS_PORT": "9001", "ECS_SESSION_METRICS_PORT": "0",
+		"ECS_SCHEDULER_METRICS_PORT": "9003", "ECS_DOCKEREXEC_METRICS_PORT": "9004",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MetricsPort != 0 || c.BusMetricsPort != 9001 || c.SessionMetricsPort != 0 || c.SchedulerMetricsPort != 9003 || c.DockerexecMetricsPort != 9004 {
+		t.Errorf("ports = %+v", c)
+	}
+	for _, k := range []string{"ECS_BUS_METRICS_PORT", "ECS_SESSION_METRICS_PORT", "ECS_SCHEDULER_METRICS_PORT", "ECS_DOCKEREXEC_METRICS_PORT"} {
+		if _, err := FromEnv(env(map[string]string{k: "70000"})); err == nil || !strings.Contains(err.Error(), k) || !strings.Contains(err.Error(), "70000") {
+			t.Errorf("%s=70000: %v", k, err)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/ecs-agent/ecs-agent/bus"
 	"github.com/ecs-agent/ecs-agent/bus/config"
 	"github.com/ecs-agent/ecs-agent/bus/logger"
+	busmetrics "github.com/ecs-agent/ecs-agent/bus/metrics"
 	"github.com/ecs-agent/ecs-agent/bus/process"
 	"github.com/ecs-agent/ecs-agent/services/dockerexec"
 	"github.com/ecs-agent/ecs-agent/services/reporter"
@@ -57,6 +58,22 @@ func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 		return err
 	}
 
+	// One registry holds every service's metrics, served by the reporter
+	// (ECS_METRICS_PORT); the admin connection reads the JetStream consumers.
+	reg := busmetrics.NewRegistry()
+	admin, err := bus.Dial(bus.DialConfig{Name: "amazon-ecs-agent", User: bus.UserAdmin, InProcess: srv, Password: users[bus.UserAdmin], Log: log})
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	js, err := bus.JetStream(admin)
+	if err != nil {
+		return err
+	}
+	if err := busmetrics.RegisterJetStream(reg, js, log); err != nil {
+		return err
+	}
+
 	// Each service connects as its own user, with the permissions it has in the pod.
 	conn := func(name string, u bus.User) (*nats.Conn, error) {
 		return bus.Dial(bus.DialConfig{Name: name, User: u, InProcess: srv, Password: users[u], Log: log})
@@ -74,6 +91,9 @@ func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 			return err
 		}
 		s, err := mk(nc, log)
+		if err == nil {
+			err = busmetrics.RegisterBusRTT(reg, nc)
+		}
 		if err != nil {
 			nc.Close()
 			return err
@@ -87,16 +107,22 @@ func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 		mk   func(nc *nats.Conn, l zerolog.Logger) (service, error)
 	}{
 		{"dockerexec", bus.UserDockerexec, func(nc *nats.Conn, l zerolog.Logger) (service, error) {
-			return dockerexec.New(dockerexec.ConfigFrom(cfg), dockerexec.Deps{Conn: nc, Log: l})
+			return dockerexec.New(dockerexec.ConfigFrom(cfg), dockerexec.Deps{Conn: nc, Log: l, Metrics: reg})
 		}},
 		{"scheduler", bus.UserScheduler, func(nc *nats.Conn, l zerolog.Logger) (service, error) {
-			return scheduler.New(scheduler.ConfigFrom(cfg), nc, l), nil
+			c := scheduler.ConfigFrom(cfg)
+			c.Metrics = reg
+			return scheduler.New(c, nc, l), nil
 		}},
 		{"reporter", bus.UserReporter, func(nc *nats.Conn, l zerolog.Logger) (service, error) {
-			return reporter.New(reporter.ConfigFrom(cfg), nc, l)
+			c := reporter.ConfigFrom(cfg)
+			c.Metrics, c.Gatherer = reg, reg
+			return reporter.New(c, nc, l)
 		}},
 		{"session", bus.UserSession, func(nc *nats.Conn, l zerolog.Logger) (service, error) {
-			return session.New(session.ConfigFrom(cfg), nc, l)
+			c := session.ConfigFrom(cfg)
+			c.Metrics = reg
+			return session.New(c, nc, l)
 		}},
 	}
 	for _, s := range steps {

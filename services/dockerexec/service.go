@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	busmetrics "github.com/ecs-agent/ecs-agent/bus/metrics"
+	"github.com/prometheus/client_golang/prometheus"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,21 +28,26 @@ type Deps struct {
 	Docker Docker
 	// Log is narrowed with the service name by New.
 	Log zerolog.Logger
+	// Metrics is where the latency of each Docker command is registered
+	// (ecs_docker_call_seconds); nil keeps it unexported.
+	Metrics prometheus.Registerer
 }
 
 // Service is a running dockerexec: the command endpoints and the event watcher.
 type Service struct {
-	cfg     Config
-	nc      *nats.Conn
-	docker  Docker
-	log     zerolog.Logger
-	pull    *puller
-	images  *imageStore
-	cleaner *cleaner
-	secrets *secretStore
-	keys    keyLocks
-	inst    *instance
-	cgroups *cgroupController
+	cfg    Config
+	nc     *nats.Conn
+	docker Docker
+	log    zerolog.Logger
+	pull   *puller
+	// callSeconds is the latency of each command, by operation and outcome.
+	callSeconds *prometheus.HistogramVec
+	images      *imageStore
+	cleaner     *cleaner
+	secrets     *secretStore
+	keys        keyLocks
+	inst        *instance
+	cgroups     *cgroupController
 	// closeDocker is set when New made the client, so Run closes it.
 	closeDocker func() error
 }
@@ -56,6 +63,16 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		cfg: cfg,
 		nc:  deps.Conn,
 		log: deps.Log.With().Str(logger.FieldService, "dockerexec").Logger(),
+		callSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: busmetrics.Namespace, Name: "docker_call_seconds",
+			Help:    "Time dockerexec took to carry out a Docker command, by operation and outcome (ok or error), from the moment it had one of its in-flight slots.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
+		}, []string{"operation", "outcome"}),
+	}
+	if deps.Metrics != nil {
+		if err := deps.Metrics.Register(s.callSeconds); err != nil {
+			return nil, fmt.Errorf("dockerexec: registering metrics: %w", err)
+		}
 	}
 	if deps.Docker == nil {
 		c, err := NewDockerClient(cfg.DockerHost)
@@ -166,9 +183,15 @@ func (s *Service) dispatch(ctx context.Context, name string, fn func(context.Con
 				bus.RespondError(req, bus.Errorf(bus.CodeUnavailable, "%s: dockerexec is shutting down", name))
 				return
 			}
+			began := time.Now()
 			rep, err := fn(bus.WithStatus(ctx, func(v string) { status.Store(v) }), req.Data())
 			<-sem
 			stop()
+			outcome := "ok"
+			if err != nil {
+				outcome = "error"
+			}
+			s.callSeconds.WithLabelValues(name, outcome).Observe(time.Since(began).Seconds())
 			if err != nil {
 				ev := s.log.Warn()
 				if bus.CodeOf(err) == bus.CodeBadRequest || bus.CodeOf(err) == bus.CodeNotFound {

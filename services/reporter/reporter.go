@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	busmetrics "github.com/ecs-agent/ecs-agent/bus/metrics"
+	"github.com/prometheus/client_golang/prometheus"
 	"net"
 	"net/http"
 	"strconv"
@@ -43,6 +45,11 @@ type Config struct {
 	IntrospectionAddr string
 	// MetricsAddr is where /metrics listens (127.0.0.1:51680); empty disables it.
 	MetricsAddr string
+	// Metrics is where the reporter registers its metrics and Gatherer what its
+	// /metrics serves: the all-in-one agent gives one registry holding every
+	// service's. Both nil: a registry of the reporter's own.
+	Metrics  prometheus.Registerer
+	Gatherer prometheus.Gatherer
 	// TaskEndpointAddr is where the credentials and task metadata endpoints listen
 	// (127.0.0.1:ECS_TASK_ENDPOINT_PORT); empty disables them. Port 0 picks a free one.
 	TaskEndpointAddr string
@@ -168,6 +175,19 @@ func (r *Reporter) Run(ctx context.Context) error {
 	if err := ob.Setup(ctx); err != nil {
 		return nilOnCancel(ctx, err)
 	}
+	reg, gather := r.cfg.Metrics, r.cfg.Gatherer
+	if reg == nil && gather == nil {
+		own := busmetrics.NewRegistry()
+		if err := busmetrics.RegisterBusRTT(own, r.nc); err != nil {
+			return fmt.Errorf("reporter: metrics: %w", err)
+		}
+		reg, gather = own, own
+	}
+	if reg != nil {
+		if err := r.metrics.Register(reg, ob.Backlog); err != nil {
+			return fmt.Errorf("reporter: metrics: %w", err)
+		}
+	}
 	var instanceKV, tasksKV, credsKV jetstream.KeyValue
 	instanceKV, err = bus.OpenBucket(ctx, js, bus.BucketInstance)
 	if err == nil {
@@ -192,11 +212,11 @@ func (r *Reporter) Run(ctx context.Context) error {
 		r.introAddr = addr
 		r.addrMu.Unlock()
 	}
-	if r.cfg.MetricsAddr != "" {
-		srv, addr, err := serve(r.cfg.MetricsAddr, r.metrics.Handler(ob.Pending), r.log.With().Str("component", "metrics").Logger())
+	if r.cfg.MetricsAddr != "" && gather != nil {
+		srv, addr, err := serve(r.cfg.MetricsAddr, busmetrics.Handler(gather), r.log.With().Str("component", "metrics").Logger())
 		if err != nil {
 			shutdown(servers)
-			return fmt.Errorf("reporter: metrics: %w", err)
+			return fmt.Errorf("reporter: metrics (ECS_METRICS_PORT): %w", err)
 		}
 		servers = append(servers, srv)
 		r.addrMu.Lock()

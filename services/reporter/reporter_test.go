@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	busmetrics "github.com/ecs-agent/ecs-agent/bus/metrics"
 	"net/http"
 	"strconv"
 	"strings"
@@ -397,28 +397,21 @@ func TestMetricsEndpoint(t *testing.T) {
 	h.publish(bus.TaskStateChange{TaskArn: taskArn(1), Status: "RUNNING", Reason: "seq 1", Seq: 1})
 	eventually(t, "the report", func() bool { return rr.r.Metrics().Submitted == 1 })
 	eventually(t, "an empty outbox", func() bool { return h.outboxLen() == 0 })
-	resp, err := http.Get("http://" + rr.r.MetricsAddr().String() + "/metrics")
+	fams, err := busmetrics.Scrape(context.Background(), "http://"+rr.r.MetricsAddr().String()+"/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
-		t.Errorf("Content-Type = %q", resp.Header.Get("Content-Type"))
-	}
-	for _, want := range []string{
-		"ecs_reporter_state_changes_submitted_total 1\n",
-		"ecs_reporter_state_change_failures_total 1\n",
-		"ecs_reporter_state_changes_dropped_total 0\n",
-		"ecs_reporter_outbox_pending 0\n",
-		"# TYPE ecs_reporter_last_delivery_latency_seconds gauge\n",
+	for name, want := range map[string]float64{
+		"ecs_state_changes_submitted_total": 1, "ecs_state_change_failures_total": 1,
+		"ecs_state_changes_dropped_total": 0, "ecs_state_changes_queued": 0,
+		"ecs_state_change_oldest_undelivered_seconds": 0, "ecs_state_change_delivery_seconds": 1,
 	} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("metrics lack %q:\n%s", want, body)
+		if v, ok := fams.Value(name, nil); !ok || v != want {
+			t.Errorf("%s = %v (present %v), want %v", name, v, ok, want)
 		}
 	}
-	if strings.Contains(string(body), "ecs_reporter_last_delivery_latency_seconds 0\n") {
-		t.Error("latency not recorded")
+	if _, ok := fams.Value("ecs_bus_round_trip_seconds", nil); !ok {
+		t.Error("no bus round-trip time")
 	}
 }
 

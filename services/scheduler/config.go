@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"github.com/prometheus/client_golang/prometheus"
 	"time"
 
 	"github.com/ecs-agent/ecs-agent/bus/config"
@@ -50,6 +51,10 @@ type Config struct {
 	// changes of a task that stays RUNNING are sent together after it (10–30 s, as
 	// the real agent's ticker).
 	BatchMin, BatchMax time.Duration
+	// Metrics is where the scheduler registers its Prometheus metrics (tasks by
+	// status, containers started and stopped, start latency by stage); nil keeps
+	// them unexported.
+	Metrics prometheus.Registerer
 }
 
 // ConfigFrom takes the scheduler's settings from the agent's configuration.

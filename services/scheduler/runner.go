@@ -99,6 +99,7 @@ type runner struct {
 	released bool
 	flushing bool           // commit sends batched container changes (the ticker fired)
 	jitter   time.Duration  // this task's random extra cleanup wait
+	seen     seen           // what the metrics last counted of the task
 	wg       sync.WaitGroup // flights
 }
 
@@ -177,6 +178,7 @@ func (r *runner) run(ctx context.Context) {
 			return
 		}
 	}
+	r.s.m.observe(&r.seen, r.rec)
 	inspect := time.NewTimer(r.inspectDelay())
 	defer inspect.Stop()
 	rearm := time.NewTicker(deferredRearm)
@@ -219,6 +221,7 @@ func (r *runner) run(ctx context.Context) {
 			r.rearmDeferred()
 		case <-cleanup:
 			if r.clean(ctx) {
+				r.s.m.gone(&r.seen)
 				return
 			}
 			cleanup = time.After(cleanupRecheck)
@@ -311,7 +314,9 @@ func (r *runner) applyResult(res *result, now time.Time) {
 	}
 	log := r.log.With().Str(logger.FieldContainer, res.container).Logger()
 	if res.kind != 0 {
-		task.EndStep(r.rec, res.kind, res.container, now)
+		if st, ok := task.EndStep(r.rec, res.kind, res.container, now); ok {
+			r.s.m.stage(st)
+		}
 	}
 	if res.kind == 0 { // inspect
 		switch {
@@ -435,7 +440,7 @@ func (r *runner) advance(ctx context.Context) (time.Time, error) {
 		}
 		r.released = true
 		r.s.admitted(admitted)
-		r.log.Info().Str("reason", r.rec.Reason).Msg("task stopped")
+		r.log.Info().Str("reason", task.StopReason(r.rec)).Msg("task stopped")
 	}
 	return wake, nil
 }
@@ -500,6 +505,7 @@ func (r *runner) commit(ctx context.Context) error {
 		return err
 	}
 	r.stored = data
+	r.s.m.observe(&r.seen, r.rec)
 	return nil
 }
 

@@ -24,6 +24,7 @@ type Scheduler struct {
 	nc     *nats.Conn
 	log    zerolog.Logger
 	docker Docker
+	m      *schedMetrics
 
 	// Set by Run before any runner starts, read-only afterwards.
 	js    jetstream.JetStream
@@ -44,6 +45,7 @@ func New(cfg Config, nc *nats.Conn, log zerolog.Logger) *Scheduler {
 		nc:      nc,
 		log:     log.With().Str(logger.FieldService, "scheduler").Logger(),
 		docker:  busDocker{nc: nc},
+		m:       newSchedMetrics(cfg.Metrics),
 		runners: map[string]*runner{},
 	}
 }

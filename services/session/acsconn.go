@@ -60,6 +60,7 @@ func (s *Service) runACS(ctx context.Context, reg bus.Registration) {
 			continue
 		default:
 			wait = bo.Next()
+			s.m.failure()
 			s.log.Warn().Err(o.err).Dur("retry_in", wait).Msg("ACS connection failed")
 		}
 		if sleep(ctx, wait) != nil {
@@ -114,6 +115,7 @@ func (s *Service) connectOnce(ctx context.Context, reg bus.Registration) outcome
 	}
 	start := s.now()
 	s.log.Info().Str("endpoint", endpoint).Msg("ACS connected")
+	defer s.m.up(s.everConnected.Swap(true))()
 	ws.SetReadLimit(maxFrameBytes)
 	c := &acsConn{ws: ws, deadline: s.cfg.Timers.ReadDeadline}
 

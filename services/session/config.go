@@ -3,6 +3,7 @@ package session
 import (
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"slices"
 	"time"
 
@@ -60,6 +61,10 @@ type Config struct {
 	NumCPU int
 
 	Timers Timers
+
+	// Metrics is where the session registers its Prometheus metrics (the ACS
+	// connection's state, reconnects, messages); nil keeps them unexported.
+	Metrics prometheus.Registerer
 }
 
 // Timers are the session's waits. A zero duration is replaced by its default in New,

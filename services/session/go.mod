@@ -13,8 +13,16 @@ require (
 )
 
 require (
+	github.com/beorn7/perks v1.0.1 // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/mattn/go-colorable v0.1.14 // indirect
 	github.com/mattn/go-isatty v0.0.20 // indirect
+	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
+	github.com/prometheus/client_model v0.6.2 // indirect
+	github.com/prometheus/common v0.66.1 // indirect
+	github.com/prometheus/procfs v0.16.1 // indirect
+	go.yaml.in/yaml/v2 v2.4.2 // indirect
+	google.golang.org/protobuf v1.36.8 // indirect
 )
 
 require (
@@ -40,6 +48,9 @@ replace github.com/ecs-agent/ecs-agent/bus => ../../bus
 
 replace github.com/ecs-agent/ecs-agent/acs => ../../acs
 
-require github.com/ecs-agent/ecs-agent/awsclient v0.0.0
+require (
+	github.com/ecs-agent/ecs-agent/awsclient v0.0.0
+	github.com/prometheus/client_golang v1.23.2
+)
 
 replace github.com/ecs-agent/ecs-agent/awsclient => ../../awsclient

@@ -48,6 +48,7 @@ func (s *Service) handleFrame(ctx context.Context, c sender, frame []byte, work 
 		s.log.Warn().Err(err).Int("bytes", len(frame)).Msg("ignoring an undecodable ACS frame")
 		return false
 	}
+	s.m.message(env.Type)
 	log := s.log.With().Str("acs_type", env.Type).Logger()
 	switch env.Type {
 	case acs.TypeHeartbeatMessage:

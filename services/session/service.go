@@ -22,6 +22,7 @@ import (
 // Service is the session: registration, then the ACS connection for as long as Run
 // runs.
 type Service struct {
+	m      *sessionMetrics
 	cfg    Config
 	log    zerolog.Logger
 	nc     *nats.Conn
@@ -42,6 +43,8 @@ type Service struct {
 	// needCredentials asks the next ACS connection for every task's credentials
 	// (sendCredentials=true): on the first connection, and after the bus lost them.
 	needCredentials atomic.Bool
+	// everConnected tells the first ACS connection from reconnects (metrics).
+	everConnected atomic.Bool
 	// kick ends the current ACS connection, which is then made again at once.
 	kick chan struct{}
 
@@ -78,7 +81,12 @@ func New(cfg Config, nc *nats.Conn, log zerolog.Logger) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("session: %w", err)
 	}
+	m, err := newSessionMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, fmt.Errorf("session: registering metrics: %w", err)
+	}
 	svc := &Service{
+		m:      m,
 		cfg:    cfg,
 		log:    log.With().Str(logger.FieldService, "session").Str(logger.FieldCluster, cfg.Cluster).Logger(),
 		nc:     nc,

@@ -13,6 +13,7 @@ import (
 	"github.com/ecs-agent/ecs-agent/bus"
 	"github.com/ecs-agent/ecs-agent/bus/config"
 	"github.com/ecs-agent/ecs-agent/bus/logger"
+	busmetrics "github.com/ecs-agent/ecs-agent/bus/metrics"
 	"github.com/ecs-agent/ecs-agent/bus/process"
 )
 
@@ -34,6 +35,24 @@ func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	defer srv.Shutdown()
 	if err := bus.Prepare(ctx, bus.DialConfig{Name: "ecs-bus", User: bus.UserAdmin, InProcess: srv, Password: users[bus.UserAdmin], Log: log}); err != nil {
 		return err
+	}
+	if addr := busmetrics.Addr(cfg.BusMetricsPort); addr != "" {
+		nc, err := bus.Dial(bus.DialConfig{Name: "ecs-bus-metrics", User: bus.UserAdmin, InProcess: srv, Password: users[bus.UserAdmin], Log: log})
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		js, err := bus.JetStream(nc)
+		if err != nil {
+			return err
+		}
+		reg := busmetrics.NewRegistry()
+		if err := busmetrics.RegisterJetStream(reg, js, log); err != nil {
+			return err
+		}
+		if _, err := busmetrics.Serve(ctx, addr, "ECS_BUS_METRICS_PORT", reg, log); err != nil {
+			return err
+		}
 	}
 	log.Info().Str("url", srv.ClientURL()).Str("store", store).Str("credentials", bus.CredentialsDir(cfg.DataDir)).Msg("bus ready")
 	<-ctx.Done()

@@ -1,4 +1,5 @@
-// Package metrics counts what happens to state changes and serves the counts in the
-// Prometheus text format (version 0.0.4), without a client library: the reporter
-// exposes five numbers and needs nothing more.
+// Package metrics counts what happens to state changes, for Prometheus: reports
+// submitted, failed and dropped, the delivery latency, and what waits in the outbox
+// (how many, and the age of the oldest). The metrics are registered with the
+// Prometheus client library on the registry the reporter serves.
 package metrics

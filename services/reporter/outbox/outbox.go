@@ -112,17 +112,21 @@ func (o *Outbox) Run(ctx context.Context) error {
 	}
 }
 
-// Pending is the number of reports waiting in the outbox (stored, not yet acked).
-func (o *Outbox) Pending(ctx context.Context) (uint64, error) {
+// Backlog is the number of reports waiting in the outbox (stored, not yet acked) and
+// when the oldest of them was stored (zero when none waits).
+func (o *Outbox) Backlog(ctx context.Context) (uint64, time.Time, error) {
 	s, err := o.js.Stream(ctx, bus.StreamOutbox)
 	if err != nil {
-		return 0, fmt.Errorf("reading outbox stream: %w", err)
+		return 0, time.Time{}, fmt.Errorf("reading outbox stream: %w", err)
 	}
 	info, err := s.Info(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("reading outbox stream: %w", err)
+		return 0, time.Time{}, fmt.Errorf("reading outbox stream: %w", err)
 	}
-	return info.State.Msgs, nil
+	if info.State.Msgs == 0 {
+		return 0, time.Time{}, nil
+	}
+	return info.State.Msgs, info.State.FirstTime, nil
 }
 
 func (o *Outbox) consumerConfig() jetstream.ConsumerConfig {

@@ -169,6 +169,19 @@ func plan(rec *bus.TaskRecord, busy map[string]bool, now time.Time, opts Options
 	return plan
 }
 
+// essentialCause says how an essential container took its task down.
+func essentialCause(c *bus.ContainerRecord) string {
+	switch {
+	case c.Reason != "":
+		return fmt.Sprintf("essential container %s stopped: %s", c.Name, c.Reason)
+	case c.ExitCode != nil:
+		return fmt.Sprintf("essential container %s exited with code %d", c.Name, *c.ExitCode)
+	case c.KnownStatus == bus.StatusStopped:
+		return fmt.Sprintf("essential container %s stopped", c.Name)
+	}
+	return fmt.Sprintf("essential container %s is to stop", c.Name)
+}
+
 // settle applies the rules that need no Docker call; it reports whether anything
 // changed.
 func settle(rec *bus.TaskRecord, busy map[string]bool, now time.Time) bool {
@@ -182,6 +195,9 @@ func settle(rec *bus.TaskRecord, busy map[string]bool, now time.Time) bool {
 		if c.KnownStatus == bus.StatusStopped || c.DesiredStatus == bus.StatusStopped {
 			if rec.DesiredStatus != bus.StatusStopped {
 				rec.DesiredStatus = bus.StatusStopped
+				if rec.StopCause == "" {
+					rec.StopCause = essentialCause(c)
+				}
 				changed = true
 			}
 		}

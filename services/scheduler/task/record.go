@@ -50,7 +50,19 @@ func SetDesired(rec *bus.TaskRecord, s bus.Status) bool {
 		return false
 	}
 	rec.DesiredStatus = s
+	if s == bus.StatusStopped && rec.StopCause == "" {
+		rec.StopCause = "the control plane asked for the task to stop"
+	}
 	return true
+}
+
+// StopReason is why a task stopped, for the log: the reason sent to the control
+// plane, else the cause of the stop.
+func StopReason(rec *bus.TaskRecord) string {
+	if rec.Reason != "" {
+		return rec.Reason
+	}
+	return rec.StopCause
 }
 
 // Fail stops the task with a reason for the control plane: containers that never
@@ -58,6 +70,9 @@ func SetDesired(rec *bus.TaskRecord, s bus.Status) bool {
 func Fail(rec *bus.TaskRecord, reason string) {
 	if rec.Reason == "" {
 		rec.Reason = reason
+	}
+	if rec.StopCause == "" {
+		rec.StopCause = reason
 	}
 	rec.DesiredStatus = bus.StatusStopped
 }

@@ -35,11 +35,13 @@ func BeginStep(rec *bus.TaskRecord, kind Kind, name string, at time.Time) {
 	}
 }
 
-// EndStep closes the stage of a step whose outcome is known, whatever it was.
-func EndStep(rec *bus.TaskRecord, kind Kind, name string, at time.Time) {
+// EndStep closes the stage of a step whose outcome is known, whatever it was, and
+// returns the stage closed (false when none was open).
+func EndStep(rec *bus.TaskRecord, kind Kind, name string, at time.Time) (bus.Stage, bool) {
 	if c := Container(rec, name); c != nil {
-		endStage(c, kind.stage(), at)
+		return endStage(c, kind.stage(), at)
 	}
+	return bus.Stage{}, false
 }
 
 // beginStage opens a stage unless one of that name is open already.
@@ -55,8 +57,8 @@ func beginStage(c *bus.ContainerRecord, name string, at time.Time) {
 	}
 }
 
-// endStage closes the last open stage of that name, if any.
-func endStage(c *bus.ContainerRecord, name string, at time.Time) {
+// endStage closes the last open stage of that name, if any, and returns it.
+func endStage(c *bus.ContainerRecord, name string, at time.Time) (bus.Stage, bool) {
 	for i := len(c.Stages) - 1; i >= 0; i-- {
 		if s := &c.Stages[i]; s.Name == name && s.EndedAt == nil {
 			if at.Before(s.StartedAt) {
@@ -64,9 +66,10 @@ func endStage(c *bus.ContainerRecord, name string, at time.Time) {
 			}
 			t := at
 			s.EndedAt = &t
-			return
+			return *s, true
 		}
 	}
+	return bus.Stage{}, false
 }
 
 // PullTimes records a pull from the registry in the task's pullStartedAt and

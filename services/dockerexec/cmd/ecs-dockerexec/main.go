@@ -10,6 +10,7 @@ import (
 
 	"github.com/ecs-agent/ecs-agent/bus"
 	"github.com/ecs-agent/ecs-agent/bus/config"
+	busmetrics "github.com/ecs-agent/ecs-agent/bus/metrics"
 	"github.com/ecs-agent/ecs-agent/bus/process"
 	"github.com/ecs-agent/ecs-agent/services/dockerexec"
 )
@@ -26,7 +27,16 @@ func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 		return err
 	}
 	defer nc.Close()
-	svc, err := dockerexec.New(dockerexec.ConfigFrom(cfg), dockerexec.Deps{Conn: nc, Log: log})
+	reg := busmetrics.NewRegistry()
+	if err := busmetrics.RegisterBusRTT(reg, nc); err != nil {
+		return err
+	}
+	if addr := busmetrics.Addr(cfg.DockerexecMetricsPort); addr != "" {
+		if _, err := busmetrics.Serve(ctx, addr, "ECS_DOCKEREXEC_METRICS_PORT", reg, log); err != nil {
+			return err
+		}
+	}
+	svc, err := dockerexec.New(dockerexec.ConfigFrom(cfg), dockerexec.Deps{Conn: nc, Log: log, Metrics: reg})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ecs-agent/ecs-agent/bus"
 	"github.com/ecs-agent/ecs-agent/bus/config"
+	busmetrics "github.com/ecs-agent/ecs-agent/bus/metrics"
 	"github.com/ecs-agent/ecs-agent/bus/process"
 	"github.com/ecs-agent/ecs-agent/services/scheduler"
 )
@@ -25,5 +26,16 @@ func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 		return err
 	}
 	defer nc.Close()
-	return scheduler.New(scheduler.ConfigFrom(cfg), nc, log).Run(ctx)
+	reg := busmetrics.NewRegistry()
+	if err := busmetrics.RegisterBusRTT(reg, nc); err != nil {
+		return err
+	}
+	if addr := busmetrics.Addr(cfg.SchedulerMetricsPort); addr != "" {
+		if _, err := busmetrics.Serve(ctx, addr, "ECS_SCHEDULER_METRICS_PORT", reg, log); err != nil {
+			return err
+		}
+	}
+	sc := scheduler.ConfigFrom(cfg)
+	sc.Metrics = reg
+	return scheduler.New(sc, nc, log).Run(ctx)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ecs-agent/ecs-agent/bus"
 	"github.com/ecs-agent/ecs-agent/bus/config"
+	busmetrics "github.com/ecs-agent/ecs-agent/bus/metrics"
 	"github.com/ecs-agent/ecs-agent/bus/process"
 	"github.com/ecs-agent/ecs-agent/services/session"
 )
@@ -31,7 +32,18 @@ func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 		return err
 	}
 	defer nc.Close()
-	svc, err := session.New(session.ConfigFrom(cfg), nc, log)
+	reg := busmetrics.NewRegistry()
+	if err := busmetrics.RegisterBusRTT(reg, nc); err != nil {
+		return err
+	}
+	if addr := busmetrics.Addr(cfg.SessionMetricsPort); addr != "" {
+		if _, err := busmetrics.Serve(ctx, addr, "ECS_SESSION_METRICS_PORT", reg, log); err != nil {
+			return err
+		}
+	}
+	sc := session.ConfigFrom(cfg)
+	sc.Metrics = reg
+	svc, err := session.New(sc, nc, log)
 	if err != nil {
 		return err
 	}

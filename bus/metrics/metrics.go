@@ -1,0 +1,159 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+)
+
+// Namespace prefixes every metric of the agent.
+const Namespace = "ecs"
+
+// NewRegistry returns a registry holding the Go runtime and process collectors.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// Handler serves GET /metrics from g in the Prometheus text format.
+func Handler(g prometheus.Gatherer) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	return mux
+}
+
+// Addr is the loopback address of a metrics port; "" for 0 (disabled).
+func Addr(port int) string {
+	if port <= 0 {
+		return ""
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+}
+
+// Serve binds addr and serves g's /metrics until ctx ends; it returns the bound
+// address. variable names the setting the address comes from, for the error.
+func Serve(ctx context.Context, addr, variable string, g prometheus.Gatherer, log zerolog.Logger) (net.Addr, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics (%s): %w", variable, err)
+	}
+	srv := &http.Server{Handler: Handler(g), ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error().Err(err).Msg("metrics server stopped")
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	log.Info().Stringer("addr", ln.Addr()).Msg("serving /metrics")
+	return ln.Addr(), nil
+}
+
+// RegisterBusRTT exports the round-trip time of nc to the bus, measured at each
+// scrape, as ecs_bus_round_trip_seconds{connection=<nc's name>}, and the
+// connection's reconnects.
+func RegisterBusRTT(reg prometheus.Registerer, nc *nats.Conn) error {
+	return reg.Register(busCollector{nc: nc})
+}
+
+var (
+	rttDesc = prometheus.NewDesc(Namespace+"_bus_round_trip_seconds",
+		"Round-trip time of a PING to the bus, measured at the scrape; absent while disconnected.", []string{"connection"}, nil)
+	reconnectsDesc = prometheus.NewDesc(Namespace+"_bus_reconnects_total",
+		"Times the connection to the bus was re-established.", []string{"connection"}, nil)
+	connectedDesc = prometheus.NewDesc(Namespace+"_bus_connected",
+		"1 while the connection to the bus is up, else 0.", []string{"connection"}, nil)
+)
+
+type busCollector struct{ nc *nats.Conn }
+
+func (c busCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- rttDesc
+	ch <- reconnectsDesc
+	ch <- connectedDesc
+}
+
+func (c busCollector) Collect(ch chan<- prometheus.Metric) {
+	name := c.nc.Opts.Name
+	up := 0.0
+	if c.nc.IsConnected() {
+		up = 1
+		if rtt, err := c.nc.RTT(); err == nil {
+			ch <- prometheus.MustNewConstMetric(rttDesc, prometheus.GaugeValue, rtt.Seconds(), name)
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(connectedDesc, prometheus.GaugeValue, up, name)
+	ch <- prometheus.MustNewConstMetric(reconnectsDesc, prometheus.CounterValue, float64(c.nc.Stats().Reconnects), name)
+}
+
+// RegisterJetStream exports, for every consumer of every stream js can list (the
+// admin user's view; ephemeral ones, such as key-value watchers, are left out), its pending and unacknowledged messages:
+// ecs_jetstream_consumer_pending{stream,consumer} and
+// ecs_jetstream_consumer_ack_pending{stream,consumer}, and each stream's messages.
+func RegisterJetStream(reg prometheus.Registerer, js jetstream.JetStream, log zerolog.Logger) error {
+	return reg.Register(jsCollector{js: js, log: log})
+}
+
+var (
+	pendingDesc = prometheus.NewDesc(Namespace+"_jetstream_consumer_pending",
+		"Messages of the stream the consumer has not been delivered yet.", []string{"stream", "consumer"}, nil)
+	ackPendingDesc = prometheus.NewDesc(Namespace+"_jetstream_consumer_ack_pending",
+		"Messages delivered to the consumer and not acknowledged yet.", []string{"stream", "consumer"}, nil)
+	streamMsgsDesc = prometheus.NewDesc(Namespace+"_jetstream_stream_messages",
+		"Messages stored in the stream.", []string{"stream"}, nil)
+)
+
+type jsCollector struct {
+	js  jetstream.JetStream
+	log zerolog.Logger
+}
+
+func (c jsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- pendingDesc
+	ch <- ackPendingDesc
+	ch <- streamMsgsDesc
+}
+
+func (c jsCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	streams := c.js.ListStreams(ctx)
+	for si := range streams.Info() {
+		name := si.Config.Name
+		ch <- prometheus.MustNewConstMetric(streamMsgsDesc, prometheus.GaugeValue, float64(si.State.Msgs), name)
+		s, err := c.js.Stream(ctx, name)
+		if err != nil {
+			continue
+		}
+		cons := s.ListConsumers(ctx)
+		for ci := range cons.Info() {
+			if ci.Config.Durable == "" {
+				continue // a key-value watcher's ephemeral consumer: nothing waits on it
+			}
+			ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(ci.NumPending), name, ci.Name)
+			ch <- prometheus.MustNewConstMetric(ackPendingDesc, prometheus.GaugeValue, float64(ci.NumAckPending), name, ci.Name)
+		}
+		if err := cons.Err(); err != nil {
+			c.log.Debug().Err(err).Str("stream", name).Msg("listing consumers for /metrics")
+		}
+	}
+	if err := streams.Err(); err != nil {
+		c.log.Debug().Err(err).Msg("listing streams for /metrics")
+	}
+}
