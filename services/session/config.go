@@ -164,16 +164,17 @@ func (t Timers) withDefaults() Timers {
 // ConfigFrom takes the session's settings from the agent's configuration.
 func ConfigFrom(c config.Config) Config {
 	return Config{
-		Cluster:                c.Cluster,
-		ClusterSet:             c.ClusterSet,
-		Region:                 c.Region,
-		AccessKeyID:            c.AccessKeyID,
-		SecretAccessKey:        c.SecretAccessKey,
-		SessionToken:           c.SessionToken,
-		BackendHost:            c.BackendHost,
-		SkipTLSVerify:          c.SkipTLSVerify,
-		NoCheckpoint:           !c.Checkpoint,
-		ReservedPorts:          withAgentPorts(c.ReservedPorts, c.IntrospectionPort, c.TaskEndpointPort, c.MetricsPort),
+		Cluster:         c.Cluster,
+		ClusterSet:      c.ClusterSet,
+		Region:          c.Region,
+		AccessKeyID:     c.AccessKeyID,
+		SecretAccessKey: c.SecretAccessKey,
+		SessionToken:    c.SessionToken,
+		BackendHost:     c.BackendHost,
+		SkipTLSVerify:   c.SkipTLSVerify,
+		NoCheckpoint:    !c.Checkpoint,
+		ReservedPorts: withAgentPorts(c.ReservedPorts, c.IntrospectionPort, c.TaskEndpointPort, c.MetricsPort,
+			c.BusMetricsPort, c.SessionMetricsPort, c.SchedulerMetricsPort, c.DockerexecMetricsPort),
 		ReservedPortsUDP:       c.ReservedPortsUDP,
 		ReservedMemory:         c.ReservedMemory,
 		InstanceAttrs:          c.InstanceAttrs,
@@ -194,7 +195,7 @@ func ConfigFrom(c config.Config) Config {
 }
 
 // withAgentPorts adds the agent's own listening ports (introspection, the task
-// endpoints, metrics when enabled) to the reserved ones, as the real agent does, so
+// endpoints, every process's metrics when enabled) to the reserved ones, as the real agent does, so
 // that no task is placed on them.
 func withAgentPorts(reserved []int, ports ...int) []int {
 	out := append([]int{}, reserved...)

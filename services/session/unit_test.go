@@ -174,7 +174,7 @@ func TestConfigFrom(t *testing.T) {
 	c.Region = "eu-west-1"
 	got := ConfigFrom(c)
 	if got.AgentVersion != config.Version || got.AgentVersionString != config.VersionString() ||
-		got.Cluster != "default" || got.ClusterSet || got.Timers != DefaultTimers() || len(got.ReservedPorts) != 6 {
+		got.Cluster != "default" || got.ClusterSet || got.Timers != DefaultTimers() || len(got.ReservedPorts) != 10 {
 		t.Errorf("ConfigFrom = %+v", got)
 	}
 }
@@ -208,10 +208,11 @@ func regOf(cluster, arn string) bus.Registration {
 func TestAgentPortsAreReserved(t *testing.T) {
 	c := config.Defaults()
 	got := ConfigFrom(c).ReservedPorts
-	if want := []int{22, 2375, 2376, 51678, 51679, 51680}; !reflect.DeepEqual(got, want) {
+	if want := []int{22, 2375, 2376, 51678, 51679, 51680, 51681, 51682, 51683, 51684}; !reflect.DeepEqual(got, want) {
 		t.Errorf("reserved %v, want %v", got, want)
 	}
 	c.ReservedPorts, c.IntrospectionPort, c.TaskEndpointPort, c.MetricsPort = []int{22}, 61678, 61679, 0
+	c.BusMetricsPort, c.SessionMetricsPort, c.SchedulerMetricsPort, c.DockerexecMetricsPort = 0, 0, 0, 0
 	if got, want := ConfigFrom(c).ReservedPorts, []int{22, 61678, 61679}; !reflect.DeepEqual(got, want) {
 		t.Errorf("reserved %v, want %v", got, want)
 	}
