@@ -39,6 +39,9 @@ type Options struct {
 	// External is ECS_EXTERNAL: off EC2, IMDS is never asked (neither for
 	// credentials nor for the region).
 	External bool
+	// IMDSDisabled is AWS_EC2_METADATA_DISABLED as the agent's configuration has
+	// it (the env file included): IMDS is not asked, as with External.
+	IMDSDisabled bool
 	// UserAgent replaces the SDK's User-Agent; SkipTLSVerify is -k; Timeout bounds
 	// one round trip (RoundTripTimeout when zero).
 	UserAgent     string
@@ -85,22 +88,22 @@ func Config(ctx context.Context, o Options) (aws.Config, error) {
 	if o.Profile != "" {
 		opts = append(opts, awsconfig.WithSharedConfigProfile(o.Profile))
 	}
-	if o.External {
+	if o.External || o.IMDSDisabled {
 		opts = append(opts, awsconfig.WithEC2IMDSClientEnableState(imds.ClientDisabled))
 	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("loading the AWS configuration: %w", err)
 	}
-	if cfg.Region == "" && !o.External {
+	if cfg.Region == "" && !o.External && !o.IMDSDisabled {
 		if doc, err := identityDocument(ctx, cfg); err == nil && doc.Region != "" {
 			cfg.Region = doc.Region
 		}
 	}
 	if cfg.Region == "" {
 		where := "AWS_DEFAULT_REGION is not set, the shared config file names none"
-		if o.External {
-			where += " (and ECS_EXTERNAL=true: the instance metadata service is not asked)"
+		if o.External || o.IMDSDisabled {
+			where += " (and the instance metadata service is not asked: ECS_EXTERNAL or AWS_EC2_METADATA_DISABLED)"
 		} else {
 			where += " and the instance metadata service gave no instance identity document"
 		}
@@ -135,6 +138,9 @@ var ErrIMDSDisabled = errors.New("the instance metadata service is disabled (AWS
 // IMDS (IMDSv2 token first, as the SDK does), at AWS_EC2_METADATA_SERVICE_ENDPOINT
 // when set. The IMDS client keeps its own short timeouts, not the ECS ones.
 func FetchInstanceIdentity(ctx context.Context, cfg aws.Config) (InstanceIdentity, error) {
+	if imdsOff(cfg) {
+		return InstanceIdentity{}, ErrIMDSDisabled
+	}
 	c := imdsClient(cfg)
 	doc, err := dynamic(ctx, c, "instance-identity/document")
 	if err != nil {
@@ -159,6 +165,16 @@ func identityDocument(ctx context.Context, cfg aws.Config) (IdentityDocument, er
 	var d IdentityDocument
 	err = json.Unmarshal([]byte(doc), &d)
 	return d, err
+}
+
+// imdsOff reports whether the configuration switched IMDS off.
+func imdsOff(cfg aws.Config) bool {
+	for _, src := range cfg.ConfigSources {
+		if lo, ok := src.(awsconfig.LoadOptions); ok && lo.EC2IMDSClientEnableState == imds.ClientDisabled {
+			return true
+		}
+	}
+	return false
 }
 
 func imdsClient(cfg aws.Config) *imds.Client {

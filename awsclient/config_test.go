@@ -2,17 +2,15 @@ package awsclient
 
 import (
 	"context"
-	"encoding/json"
 	"encoding/pem"
-	"strings"
 	"errors"
+	"github.com/ecs-agent/ecs-agent/awsclient/imdstest"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sync/atomic"
+	"strings"
 	"testing"
-	"time"
 )
 
 // clearAWSEnv leaves the test with no AWS setting from the machine it runs on.
@@ -85,65 +83,12 @@ func TestNoRegionNamesTheVariable(t *testing.T) {
 	}
 }
 
-// FakeIMDS is an instance metadata service: IMDSv2 tokens, the instance identity
-// document and its signature, and an instance role's credentials.
-type fakeIMDS struct {
-	*httptest.Server
-	doc          string
-	tokens, role atomic.Int32
-}
-
-func startFakeIMDS(t *testing.T, doc string) *fakeIMDS {
-	f := &fakeIMDS{doc: doc}
-	mux := http.NewServeMux()
-	mux.HandleFunc("PUT /latest/api/token", func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("X-Aws-Ec2-Metadata-Token-Ttl-Seconds") == "" {
-			http.Error(w, "no TTL", http.StatusBadRequest)
-			return
-		}
-		f.tokens.Add(1)
-		w.Header().Set("X-Aws-Ec2-Metadata-Token-Ttl-Seconds", "21600")
-		_, _ = w.Write([]byte("imds-token"))
-	})
-	authed := func(h http.HandlerFunc) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			if r.Header.Get("X-Aws-Ec2-Metadata-Token") != "imds-token" {
-				http.Error(w, "", http.StatusUnauthorized)
-				return
-			}
-			h(w, r)
-		}
-	}
-	mux.HandleFunc("GET /latest/dynamic/instance-identity/document", authed(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte(f.doc))
-	}))
-	mux.HandleFunc("GET /latest/dynamic/instance-identity/signature", authed(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte("c2lnbmF0dXJl\n"))
-	}))
-	mux.HandleFunc("GET /latest/meta-data/iam/security-credentials/", authed(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte("ecsInstanceRole"))
-	}))
-	mux.HandleFunc("GET /latest/meta-data/iam/security-credentials/ecsInstanceRole", authed(func(w http.ResponseWriter, r *http.Request) {
-		f.role.Add(1)
-		_ = json.NewEncoder(w).Encode(map[string]string{
-			"Code": "Success", "Type": "AWS-HMAC", "AccessKeyId": "ASIAROLE", "SecretAccessKey": "rolesecret",
-			"Token": "roletoken", "LastUpdated": time.Now().UTC().Format(time.RFC3339),
-			"Expiration": time.Now().Add(6 * time.Hour).UTC().Format(time.RFC3339),
-		})
-	}))
-	f.Server = httptest.NewServer(mux)
-	t.Cleanup(f.Close)
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "false")
-	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", f.URL)
-	return f
-}
-
 const testDoc = `{"accountId":"123456789012","availabilityZone":"eu-central-1b","instanceId":"i-0123456789abcdef0",` +
 	`"instanceType":"t3.micro","region":"eu-central-1","imageId":"ami-12345678"}`
 
 func TestInstanceRoleAndRegionFromIMDS(t *testing.T) {
 	clearAWSEnv(t)
-	f := startFakeIMDS(t, testDoc)
+	f := imdstest.Start(t, testDoc)
 	ctx := context.Background()
 	cfg, err := Config(ctx, Options{})
 	if err != nil {
@@ -156,18 +101,18 @@ func TestInstanceRoleAndRegionFromIMDS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.AccessKeyID != "ASIAROLE" || c.SessionToken != "roletoken" || !c.CanExpire {
+	if c.AccessKeyID != imdstest.RoleAccessKeyID || c.SessionToken != imdstest.RoleToken || !c.CanExpire {
 		t.Fatalf("credentials %+v, want the instance role's", c)
 	}
 	id, err := FetchInstanceIdentity(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id.Document != testDoc || id.Signature != "c2lnbmF0dXJl" || id.Parsed.InstanceID != "i-0123456789abcdef0" {
+	if id.Document != testDoc || id.Signature != imdstest.Signature || id.Parsed.InstanceID != "i-0123456789abcdef0" {
 		t.Fatalf("identity %+v", id)
 	}
-	if f.tokens.Load() == 0 || f.role.Load() == 0 {
-		t.Fatalf("IMDSv2 tokens %d, role fetches %d", f.tokens.Load(), f.role.Load())
+	if f.Tokens.Load() == 0 || f.RoleFetches.Load() == 0 {
+		t.Fatalf("IMDSv2 tokens %d, role fetches %d", f.Tokens.Load(), f.RoleFetches.Load())
 	}
 
 	// A configured region wins over the document's; ECS_EXTERNAL never asks IMDS.
@@ -175,12 +120,26 @@ func TestInstanceRoleAndRegionFromIMDS(t *testing.T) {
 	if err != nil || cfg.Region != "us-west-2" {
 		t.Fatalf("region %q, err %v", cfg.Region, err)
 	}
-	before := f.tokens.Load()
+	before := f.Tokens.Load()
 	if _, err := Config(ctx, Options{External: true, AccessKeyID: "a", SecretAccessKey: "b"}); !errors.Is(err, ErrNoRegion) {
 		t.Fatalf("external without a region: %v", err)
 	}
-	if f.tokens.Load() != before {
+	if f.Tokens.Load() != before {
 		t.Fatal("external mode asked IMDS")
+	}
+	// AWS_EC2_METADATA_DISABLED from the agent's configuration (its env file).
+	cfg, err = Config(ctx, Options{IMDSDisabled: true, Region: "us-west-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := FetchInstanceIdentity(ctx, cfg); !errors.Is(err, ErrIMDSDisabled) {
+		t.Fatalf("identity with IMDS disabled: %v", err)
+	}
+	if _, err := cfg.Credentials.Retrieve(ctx); err == nil {
+		t.Fatal("the instance role was used with IMDS disabled")
+	}
+	if f.Tokens.Load() != before {
+		t.Fatal("IMDS was asked while disabled")
 	}
 }
 
