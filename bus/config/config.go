@@ -1,9 +1,12 @@
 // Package config is the agent's configuration: the real agent's variable names and
 // defaults (PROTOCOL.md §6), loaded by pure functions and validated once.
 //
-// Precedence, lowest first: defaults < the KEY=VALUE file named by ECS_CONFIG_FILE
-// (default /etc/ecs/ecs.config, as ecs-init reads it; a missing file is fine) < the
-// process environment < command-line flags (applied by the mains).
+// Precedence, lowest first: defaults < the real agent's JSON file
+// (ECS_AGENT_CONFIG_FILE_PATH, default /etc/ecs_container_agent/config.json) < the
+// KEY=VALUE file named by ECS_CONFIG_FILE (default /etc/ecs/ecs.config, as ecs-init
+// reads it) < the process environment < command-line flags (applied by the mains;
+// -loglevel only when ECS_LOGLEVEL is unset). A file missing at its default path is
+// fine; one named elsewhere must exist.
 //
 // Every process of the agent reads the same configuration, so the pod's five
 // containers and the all-in-one binary agree.
@@ -247,9 +250,11 @@ type Lookup func(key string) (string, bool)
 // (ECS_AGENT_CONFIG_FILE_PATH), the env file (ECS_CONFIG_FILE) and the process
 // environment. A missing file is fine at its default path only.
 func Load() (Config, error) {
-	file := os.Getenv("ECS_CONFIG_FILE")
-	explicit := file != ""
-	if !explicit {
+	// The default path may be missing (the seed's docker run has no such file),
+	// even when named explicitly; another path must exist.
+	file := strings.TrimSpace(os.Getenv("ECS_CONFIG_FILE"))
+	explicit := file != "" && file != DefaultConfigFile
+	if file == "" {
 		file = DefaultConfigFile
 	}
 	fileVars := map[string]string{}
@@ -268,9 +273,11 @@ func Load() (Config, error) {
 		v, ok := fileVars[k]
 		return v, ok
 	}
-	jsonPath, jsonExplicit := envOrFile("ECS_AGENT_CONFIG_FILE_PATH")
-	if jsonPath = strings.TrimSpace(jsonPath); jsonPath == "" {
-		jsonPath, jsonExplicit = DefaultAgentConfigFile, false
+	jsonPath, _ := envOrFile("ECS_AGENT_CONFIG_FILE_PATH")
+	jsonPath = strings.TrimSpace(jsonPath)
+	jsonExplicit := jsonPath != "" && jsonPath != DefaultAgentConfigFile
+	if jsonPath == "" {
+		jsonPath = DefaultAgentConfigFile
 	}
 	jsonVars, err := readAgentFile(jsonPath, jsonExplicit)
 	if err != nil {

@@ -375,6 +375,13 @@ func TestAgentJSONFileErrors(t *testing.T) {
 			t.Fatalf("missing default JSON file: %v", err)
 		}
 	}
+	if _, err := os.Stat(DefaultConfigFile); os.IsNotExist(err) {
+		t.Setenv("ECS_CONFIG_FILE", DefaultConfigFile)
+		if _, err := Load(); err != nil {
+			t.Fatalf("ECS_CONFIG_FILE naming the missing default path: %v", err)
+		}
+		t.Setenv("ECS_CONFIG_FILE", writeFile(t, "ecs.config", ""))
+	}
 	missing := filepath.Join(t.TempDir(), "nope.json")
 	t.Setenv("ECS_AGENT_CONFIG_FILE_PATH", missing)
 	if _, err := Load(); err == nil || !strings.Contains(err.Error(), "ECS_AGENT_CONFIG_FILE_PATH") {

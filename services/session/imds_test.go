@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -202,5 +203,29 @@ func TestDescribeCallError(t *testing.T) {
 	}
 	if !isTransient(err) {
 		t.Error("a 500 should be retried")
+	}
+}
+
+// An ECS API without ACS (moto answers DiscoverPollEndpoint with http://localhost):
+// the log says registration succeeded and which endpoint cannot be reached, and
+// reconnects back off.
+func TestUnusableACSEndpointIsNamed(t *testing.T) {
+	h := newHarness(t, "test")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + l.Addr().String() + "/"
+	l.Close()
+	h.cp.endpoint = dead
+	h.start()
+	waitFor(t, 10*time.Second, func() bool { return strings.Count(h.logs.String(), "ACS connection failed") >= 3 })
+	logs := h.logs.String()
+	want := "connecting to ACS at ws://" + strings.TrimPrefix(dead, "http://") + "ws (the endpoint DiscoverPollEndpoint gave; registration succeeded)"
+	if !strings.Contains(logs, want) {
+		t.Fatalf("the log does not name the endpoint (%s):\n%s", want, logs)
+	}
+	if !strings.Contains(logs, `"retry_in"`) {
+		t.Fatal("no backoff in the log")
 	}
 }
