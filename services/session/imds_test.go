@@ -44,7 +44,10 @@ func TestRegistrationOnEC2SendsTheIdentityDocument(t *testing.T) {
 	h.cp.creds = aws.Credentials{AccessKeyID: imdstest.RoleAccessKeyID, SecretAccessKey: imdstest.RoleSecret, SessionToken: imdstest.RoleToken}
 	h.cfg.Region, h.cfg.AccessKeyID, h.cfg.SecretAccessKey, h.cfg.SessionToken = "", "", "", ""
 	h.start()
-	waitFor(t, 10*time.Second, func() bool { h.cp.mu.Lock(); defer h.cp.mu.Unlock(); return h.cp.dpeCalls > 0 })
+	// The ACS upgrade is signed with the instance role's credentials too.
+	if sock := h.cp.next(t, 10*time.Second); sock.sigErr != nil {
+		t.Fatalf("upgrade signature: %v", sock.sigErr)
+	}
 	req := h.register(0)
 	if req["instanceIdentityDocument"] != doc || req["instanceIdentityDocumentSignature"] != imdstest.Signature {
 		t.Fatalf("identity sent: %q / %q", req["instanceIdentityDocument"], req["instanceIdentityDocumentSignature"])
