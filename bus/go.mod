@@ -9,6 +9,7 @@ require (
 	github.com/prometheus/client_model v0.6.2
 	github.com/prometheus/common v0.66.1
 	github.com/rs/zerolog v1.35.1
+	gopkg.in/natefinch/lumberjack.v2 v2.2.1
 )
 
 require (

@@ -176,3 +176,29 @@ func submit(t *testing.T, e *env, cluster, task, status string, containers ...ty
 		t.Fatalf("SubmitTaskStateChange %s: %v", status, err)
 	}
 }
+
+// An agent on EC2 sends its instance identity document and signature: the control
+// plane accepts them and shows the EC2 instance.
+func TestRegisterWithInstanceIdentityDocument(t *testing.T) {
+	e := newEnv(t, controlplane.Config{})
+	e.createCluster(t, "default")
+	out, err := e.ecs.RegisterContainerInstance(ctx(t), &ecs.RegisterContainerInstanceInput{
+		Cluster: aws.String("default"),
+		InstanceIdentityDocument: aws.String(`{"accountId":"123456789012","availabilityZone":"us-west-2a",` +
+			`"instanceId":"i-0abc1234def567890","instanceType":"t3.micro","region":"us-west-2"}`),
+		InstanceIdentityDocumentSignature: aws.String("c2lnbmF0dXJl"),
+		TotalResources:                    standardResources(4096, 15741),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := aws.ToString(out.ContainerInstance.ContainerInstanceArn)
+	desc, err := e.ecs.DescribeContainerInstances(ctx(t), &ecs.DescribeContainerInstancesInput{
+		Cluster: aws.String("default"), ContainerInstances: []string{arn}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(desc.ContainerInstances[0].Ec2InstanceId); got != "i-0abc1234def567890" {
+		t.Fatalf("ec2InstanceId %q", got)
+	}
+}

@@ -241,6 +241,7 @@ func (a agentEnv) vars() []string {
 		"AWS_DEFAULT_REGION="+region,
 		"AWS_ACCESS_KEY_ID="+devAccessKey,
 		"AWS_SECRET_ACCESS_KEY="+devSecretKey,
+		"AWS_EC2_METADATA_DISABLED=true", // off EC2: no identity document to ask for
 		"ECS_BACKEND_HOST="+a.BackendURL,
 		"ECS_DATADIR="+a.DataDir,
 		"ECS_BUS_PORT="+strconv.Itoa(a.BusPort),

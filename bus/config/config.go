@@ -1,9 +1,12 @@
 // Package config is the agent's configuration: the real agent's variable names and
 // defaults (PROTOCOL.md §6), loaded by pure functions and validated once.
 //
-// Precedence, lowest first: defaults < the KEY=VALUE file named by ECS_CONFIG_FILE
-// (default /etc/ecs/ecs.config, as ecs-init reads it; a missing file is fine) < the
-// process environment < command-line flags (applied by the mains).
+// Precedence, lowest first: defaults < the real agent's JSON file
+// (ECS_AGENT_CONFIG_FILE_PATH, default /etc/ecs_container_agent/config.json) < the
+// KEY=VALUE file named by ECS_CONFIG_FILE (default /etc/ecs/ecs.config, as ecs-init
+// reads it) < the process environment < command-line flags (applied by the mains;
+// -loglevel only when ECS_LOGLEVEL is unset). A file missing at its default path is
+// fine; one named elsewhere must exist.
 //
 // Every process of the agent reads the same configuration, so the pod's five
 // containers and the all-in-one binary agree.
@@ -161,6 +164,36 @@ type Config struct {
 	// SkipTLSVerify is the -k flag.
 	SkipTLSVerify bool
 
+	// Credentials, the JSON config file and logging (issue 10).
+	//
+	// IMDSDisabled is the SDK's AWS_EC2_METADATA_DISABLED, read here too so that
+	// the env file can set it: IMDS is never asked (no identity document, no
+	// instance role, no region from it).
+	IMDSDisabled bool
+	// CredentialProfile is ECS_ALTERNATE_CREDENTIAL_PROFILE: the profile of the
+	// shared config and credentials files used instead of AWS_PROFILE/default.
+	CredentialProfile string
+	// AgentConfigFile is ECS_AGENT_CONFIG_FILE_PATH, the real agent's JSON file
+	// (/etc/ecs_container_agent/config.json; a missing default file is fine).
+	AgentConfigFile string
+	// NoIID is the JSON file's "NoIID": register without the identity document.
+	NoIID bool
+	// LogRolloverType (ECS_LOG_ROLLOVER_TYPE, hourly), LogMaxFileSizeMB
+	// (ECS_LOG_MAX_FILE_SIZE_MB, 10, with size) and LogMaxRollCount
+	// (ECS_LOG_MAX_ROLL_COUNT, 24) rotate ECS_LOGFILE.
+	LogRolloverType  string
+	LogMaxFileSizeMB float64
+	LogMaxRollCount  int
+	// LogLevelOnInstance is ECS_LOGLEVEL_ON_INSTANCE, the level of ECS_LOGFILE
+	// (crit…debug, or off); empty: debug, everything.
+	LogLevelOnInstance string
+	// LogOutputFormat is ECS_LOG_OUTPUT_FORMAT: logfmt (default) or json.
+	LogOutputFormat string
+	// PrometheusMetrics is ECS_ENABLE_PROMETHEUS_METRICS (false).
+	PrometheusMetrics bool
+	// logLevelSet: ECS_LOGLEVEL was given, so -loglevel does not apply.
+	logLevelSet bool
+
 	// Warnings are values that were accepted but changed (a duration below its
 	// minimum raised to it); the caller logs them once the logger exists.
 	Warnings []string
@@ -213,17 +246,28 @@ func Defaults() Config {
 		NonECSImageMinimumCleanupAge:      time.Hour,
 		NumImagesDeletePerCycle:           5,
 		NumNonECSContainersDeletePerCycle: 5,
+
+		// Credentials, the JSON config file and logging (issue 10).
+		AgentConfigFile:  DefaultAgentConfigFile,
+		LogRolloverType:  RolloverHourly,
+		LogMaxFileSizeMB: 10,
+		LogMaxRollCount:  24,
+		LogOutputFormat:  "logfmt",
 	}
 }
 
 // Lookup reads one variable, like os.LookupEnv.
 type Lookup func(key string) (string, bool)
 
-// Load reads the process environment on top of the env file and the defaults.
+// Load reads, lowest first, the defaults, the real agent's JSON file
+// (ECS_AGENT_CONFIG_FILE_PATH), the env file (ECS_CONFIG_FILE) and the process
+// environment. A missing file is fine at its default path only.
 func Load() (Config, error) {
-	file := os.Getenv("ECS_CONFIG_FILE")
-	explicit := file != ""
-	if !explicit {
+	// The default path may be missing (the seed's docker run has no such file),
+	// even when named explicitly; another path must exist.
+	file := strings.TrimSpace(os.Getenv("ECS_CONFIG_FILE"))
+	explicit := file != "" && file != DefaultConfigFile
+	if file == "" {
 		file = DefaultConfigFile
 	}
 	fileVars := map[string]string{}
@@ -235,13 +279,42 @@ func Load() (Config, error) {
 	case explicit || !errors.Is(err, os.ErrNotExist):
 		return Config{}, fmt.Errorf("ECS_CONFIG_FILE=%q: %w", file, err)
 	}
-	return FromEnv(func(k string) (string, bool) {
+	envOrFile := func(k string) (string, bool) {
 		if v, ok := os.LookupEnv(k); ok {
 			return v, true
 		}
 		v, ok := fileVars[k]
 		return v, ok
-	})
+	}
+	jsonPath, _ := envOrFile("ECS_AGENT_CONFIG_FILE_PATH")
+	jsonPath = strings.TrimSpace(jsonPath)
+	jsonExplicit := jsonPath != "" && jsonPath != DefaultAgentConfigFile
+	if jsonPath == "" {
+		jsonPath = DefaultAgentConfigFile
+	}
+	jsonVars, err := readAgentFile(jsonPath, jsonExplicit)
+	if err != nil {
+		return Config{}, err
+	}
+	return FromEnv(Layers(os.LookupEnv, fileVars, jsonVars))
+}
+
+// Layers looks a variable up in the environment, then in each map in turn. The
+// JSON file's NoIID is found in the maps only.
+func Layers(environ Lookup, maps ...map[string]string) Lookup {
+	return func(k string) (string, bool) {
+		if k != envNoIID {
+			if v, ok := environ(k); ok {
+				return v, true
+			}
+		}
+		for _, m := range maps {
+			if v, ok := m[k]; ok {
+				return v, true
+			}
+		}
+		return "", false
+	}
 }
 
 // ParseEnvFile reads KEY=VALUE lines as ecs-init does: split at the first '=',
@@ -295,7 +368,7 @@ func FromEnv(lookup Lookup) (Config, error) {
 	c.Checkpoint = datadirSet
 	p.boolean("ECS_CHECKPOINT", &c.Checkpoint)
 	if v, ok := p.str("ECS_LOGLEVEL"); ok {
-		c.LogLevel = strings.ToLower(v)
+		c.LogLevel, c.logLevelSet = strings.ToLower(v), true
 	}
 	c.LogFile, _ = p.str("ECS_LOGFILE")
 	if v, ok := p.str("ECS_INSTANCE_ATTRIBUTES"); ok {
@@ -368,6 +441,10 @@ func FromEnv(lookup Lookup) (Config, error) {
 		}
 	}
 	p.engineAuth(&c)
+	p.logging(&c) // credentials, the JSON config file and logging (issue 10)
+	if v, ok := p.str("ECS_AGENT_CONFIG_FILE_PATH"); ok {
+		c.AgentConfigFile = v
+	}
 	p.volumesAndCgroups(&c)
 	p.imageLifecycle(&c)
 	// Task engine: dependency pulls and cleanup timing.

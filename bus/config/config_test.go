@@ -1,6 +1,9 @@
 package config
 
 import (
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -348,5 +351,129 @@ func TestMetricsPorts(t *testing.T) {
 		if _, err := FromEnv(env(map[string]string{k: "70000"})); err == nil || !strings.Contains(err.Error(), k) || !strings.Contains(err.Error(), "70000") {
 			t.Errorf("%s=70000: %v", k, err)
 		}
+	}
+}
+
+func writeFile(t *testing.T, name, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestAgentJSONFilePrecedence(t *testing.T) {
+	js := writeFile(t, "config.json", `{"Cluster":"from-json","AWSRegion":"eu-west-1","ReservedMemory":128,
+		"DockerStopTimeout":45000000000,"ImagePullBehavior":3,"InstanceAttributes":{"stack":"json"},
+		"TaskMetadataBurstRate":90,"NoIID":true,"PrivilegedDisabled":true,"UnknownField":1,
+		"EngineAuthType":"docker","EngineAuthData":{"reg":{"username":"u","password":"p"}}}`)
+	envFile := writeFile(t, "ecs.config", "ECS_RESERVED_MEMORY=256\nECS_AGENT_CONFIG_FILE_PATH="+js+"\nECS_LOGLEVEL=warn\n")
+	t.Setenv("ECS_CONFIG_FILE", envFile)
+	t.Setenv("ECS_LOGLEVEL", "debug")
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case c.Cluster != "from-json" || !c.ClusterSet || c.Region != "eu-west-1":
+		t.Errorf("cluster %q region %q: the JSON file is not read", c.Cluster, c.Region)
+	case c.ReservedMemory != 256:
+		t.Errorf("reserved memory %d: the env file must win over the JSON file", c.ReservedMemory)
+	case c.LogLevel != "debug":
+		t.Errorf("log level %q: the environment must win over the env file", c.LogLevel)
+	case c.ContainerStopTimeout != 45*time.Second || c.ImagePullBehavior != "prefer-cached":
+		t.Errorf("stop timeout %v, pull behavior %q", c.ContainerStopTimeout, c.ImagePullBehavior)
+	case c.InstanceAttrs["stack"] != "json" || c.TaskMetadataRPS != 40 || c.TaskMetadataBurst != 90:
+		t.Errorf("attributes %v, rps %d,%d", c.InstanceAttrs, c.TaskMetadataRPS, c.TaskMetadataBurst)
+	case !c.NoIID || !c.DisablePrivileged || c.EngineAuthType != "docker" || !strings.Contains(c.EngineAuthData, `"username":"u"`):
+		t.Errorf("NoIID %v privileged %v auth %q", c.NoIID, c.DisablePrivileged, c.EngineAuthType)
+	case c.AgentConfigFile != js:
+		t.Errorf("AgentConfigFile %q", c.AgentConfigFile)
+	}
+}
+
+func TestAgentJSONFileErrors(t *testing.T) {
+	t.Setenv("ECS_CONFIG_FILE", writeFile(t, "ecs.config", ""))
+	// The default path may be absent; an explicit one must exist.
+	t.Setenv("ECS_AGENT_CONFIG_FILE_PATH", "")
+	if _, err := os.Stat(DefaultAgentConfigFile); os.IsNotExist(err) {
+		if _, err := Load(); err != nil {
+			t.Fatalf("missing default JSON file: %v", err)
+		}
+	}
+	if _, err := os.Stat(DefaultConfigFile); os.IsNotExist(err) {
+		t.Setenv("ECS_CONFIG_FILE", DefaultConfigFile)
+		if _, err := Load(); err != nil {
+			t.Fatalf("ECS_CONFIG_FILE naming the missing default path: %v", err)
+		}
+		t.Setenv("ECS_CONFIG_FILE", writeFile(t, "ecs.config", ""))
+	}
+	missing := filepath.Join(t.TempDir(), "nope.json")
+	t.Setenv("ECS_AGENT_CONFIG_FILE_PATH", missing)
+	if _, err := Load(); err == nil || !strings.Contains(err.Error(), "ECS_AGENT_CONFIG_FILE_PATH") {
+		t.Fatalf("missing explicit JSON file: %v", err)
+	}
+	for text, want := range map[string]string{
+		`{"Cluster":`:                  "not a JSON object",
+		`{"DockerStopTimeout":true}`:   "DockerStopTimeout (ECS_CONTAINER_STOP_TIMEOUT)",
+		`{"ImagePullBehavior":7}`:      "ImagePullBehavior",
+		`{"ReservedPorts":[22,70000]}`: "ECS_RESERVED_PORTS",
+		`{"Checkpoint":"maybe"}`:       "ECS_CHECKPOINT",
+	} {
+		t.Setenv("ECS_AGENT_CONFIG_FILE_PATH", writeFile(t, "bad.json", text))
+		if _, err := Load(); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an error naming %s", text, err, want)
+		}
+	}
+}
+
+func TestLoggingVariables(t *testing.T) {
+	c, err := FromEnv(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LogRolloverType != "hourly" || c.LogMaxFileSizeMB != 10 || c.LogMaxRollCount != 24 || c.LogOutputFormat != "logfmt" ||
+		c.LogLevelOnInstance != "" || c.PrometheusMetrics || c.IMDSDisabled {
+		t.Errorf("defaults %+v", c)
+	}
+	c, err = FromEnv(env(map[string]string{
+		"ECS_LOG_ROLLOVER_TYPE": "size", "ECS_LOG_MAX_FILE_SIZE_MB": "2.5", "ECS_LOG_MAX_ROLL_COUNT": "3",
+		"ECS_LOGLEVEL_ON_INSTANCE": "OFF", "ECS_LOG_OUTPUT_FORMAT": "json", "ECS_ENABLE_PROMETHEUS_METRICS": "true",
+		"ECS_ALTERNATE_CREDENTIAL_PROFILE": "ops", "AWS_EC2_METADATA_DISABLED": "true",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LogRolloverType != "size" || c.LogMaxFileSizeMB != 2.5 || c.LogMaxRollCount != 3 || c.LogLevelOnInstance != "off" ||
+		c.LogOutputFormat != "json" || !c.PrometheusMetrics || c.CredentialProfile != "ops" || !c.IMDSDisabled {
+		t.Errorf("values %+v", c)
+	}
+	for k, v := range map[string]string{
+		"ECS_LOG_ROLLOVER_TYPE": "weekly", "ECS_LOG_MAX_FILE_SIZE_MB": "0", "ECS_LOG_MAX_ROLL_COUNT": "-1",
+		"ECS_LOGLEVEL_ON_INSTANCE": "loud", "ECS_LOG_OUTPUT_FORMAT": "xml", "ECS_ENABLE_PROMETHEUS_METRICS": "yes please",
+	} {
+		if _, err := FromEnv(env(map[string]string{k: v})); err == nil || !strings.Contains(err.Error(), k+"=") {
+			t.Errorf("%s=%s: %v", k, v, err)
+		}
+	}
+}
+
+func TestLogLevelVariableOverridesTheFlag(t *testing.T) {
+	t.Setenv("ECS_CONFIG_FILE", writeFile(t, "ecs.config", ""))
+	t.Setenv("ECS_AGENT_CONFIG_FILE_PATH", writeFile(t, "config.json", "{}"))
+	t.Setenv("ECS_LOGLEVEL", "warn")
+	c, _, err := Parse("test", []string{"-loglevel", "debug"}, io.Discard)
+	if err != nil || c.LogLevel != "warn" {
+		t.Fatalf("level %q, err %v: ECS_LOGLEVEL must win", c.LogLevel, err)
+	}
+	t.Setenv("ECS_LOGLEVEL", "")
+	os.Unsetenv("ECS_LOGLEVEL")
+	c, _, err = Parse("test", []string{"-loglevel", "debug"}, io.Discard)
+	if err != nil || c.LogLevel != "debug" {
+		t.Fatalf("level %q, err %v: -loglevel applies when ECS_LOGLEVEL is unset", c.LogLevel, err)
+	}
+	if _, _, err := Parse("test", []string{"-loglevel", "chatty"}, io.Discard); err == nil || !strings.Contains(err.Error(), "-loglevel") {
+		t.Fatalf("bad -loglevel: %v", err)
 	}
 }

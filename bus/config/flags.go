@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"strings"
 )
 
 // Flags are the command-line flags every agent binary accepts.
@@ -21,7 +22,7 @@ func Parse(name string, args []string, out io.Writer) (Config, Flags, error) {
 	fs.SetOutput(out)
 	var f Flags
 	k := fs.Bool("k", false, "do not verify TLS certificates of the ECS endpoints")
-	level := fs.String("loglevel", "", "log level on stdout: crit, error, warn, info, debug (overrides ECS_LOGLEVEL)")
+	level := fs.String("loglevel", "", "log level on stdout: crit, error, warn, info, debug (ECS_LOGLEVEL, when set, wins)")
 	fs.BoolVar(&f.Version, "version", false, "print the agent version and exit")
 	fs.StringVar(&f.BusURL, "bus", "", "URL of the bus, e.g. nats://127.0.0.1:4222 (overrides ECS_BUS_URL)")
 	if err := fs.Parse(args); err != nil {
@@ -35,14 +36,16 @@ func Parse(name string, args []string, out io.Writer) (Config, Flags, error) {
 		return Config{}, f, err
 	}
 	c.SkipTLSVerify = *k
-	if *level != "" {
-		c.LogLevel = *level
+	// As the real agent: ECS_LOGLEVEL, when set, overrides -loglevel.
+	flagLevel := *level != "" && !c.logLevelSet
+	if flagLevel {
+		c.LogLevel = strings.ToLower(*level)
 	}
 	if f.BusURL != "" {
 		c.BusURL = f.BusURL
 	}
 	if err := c.Validate(); err != nil {
-		if *level != "" {
+		if flagLevel {
 			return Config{}, f, fmt.Errorf("-loglevel=%q: want crit, error, warn, info or debug", *level)
 		}
 		return Config{}, f, err

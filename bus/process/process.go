@@ -64,7 +64,10 @@ func (p Program) Exec(ctx context.Context, args []string, stdout, stderr io.Writ
 		fmt.Fprintln(stdout, config.VersionString())
 		return 0
 	}
-	log, closer, err := logger.New(cfg.LogLevel, cfg.LogFile)
+	log, closer, err := logger.New(logger.Options{
+		Level: cfg.LogLevel, File: cfg.LogFile, FileLevel: cfg.LogLevelOnInstance, Rollover: cfg.LogRolloverType,
+		MaxSizeMB: cfg.LogMaxFileSizeMB, MaxRolls: cfg.LogMaxRollCount, Format: cfg.LogOutputFormat,
+	})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", p.Name, err)
 		return ExitRetry

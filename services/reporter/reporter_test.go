@@ -420,7 +420,9 @@ func TestNewNeedsRegionAndCredentials(t *testing.T) {
 		name, variable string
 		mod            func(*config.Config)
 	}{
-		{"region", "AWS_DEFAULT_REGION", func(c *config.Config) { c.Region = "" }},
+		// External mode: no identity document to take the region from.
+		{"region", "AWS_DEFAULT_REGION", func(c *config.Config) { c.Region, c.External = "", true }},
+		// One key without the other; with neither, the SDK's chain is used.
 		{"key", "AWS_ACCESS_KEY_ID", func(c *config.Config) { c.AccessKeyID = "" }},
 		{"secret", "AWS_SECRET_ACCESS_KEY", func(c *config.Config) { c.SecretAccessKey = "" }},
 	} {

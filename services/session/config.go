@@ -16,12 +16,18 @@ type Config struct {
 	Cluster    string // ECS_CLUSTER, or "default"
 	ClusterSet bool   // whether ECS_CLUSTER was given (only then is "default" not auto-created)
 
-	Region          string // AWS_DEFAULT_REGION; required
-	AccessKeyID     string // AWS_ACCESS_KEY_ID; required
-	SecretAccessKey string // AWS_SECRET_ACCESS_KEY; required
-	SessionToken    string // AWS_SESSION_TOKEN; optional
-	BackendHost     string // ECS_BACKEND_HOST; empty means the SDK's regional endpoint
-	SkipTLSVerify   bool   // -k
+	// Region, AccessKeyID, SecretAccessKey and SessionToken are the configured
+	// region and keys (AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID…); what is empty comes
+	// from the SDK's default chain (shared files, AWS_PROFILE, the instance role
+	// through IMDS) and, for the region, the instance identity document.
+	Region          string
+	AccessKeyID     string
+	SecretAccessKey string
+	SessionToken    string
+	// CredentialProfile is ECS_ALTERNATE_CREDENTIAL_PROFILE.
+	CredentialProfile string
+	BackendHost       string // ECS_BACKEND_HOST; empty means the SDK's regional endpoint
+	SkipTLSVerify     bool   // -k
 
 	// NoCheckpoint is ECS_CHECKPOINT=false: the stored registration is not reused, so
 	// every start registers a new container instance, as the real agent does without
@@ -38,6 +44,8 @@ type Config struct {
 	DisablePrivileged  bool     // ECS_DISABLE_PRIVILEGED
 	DisableHealthCheck bool     // ECS_DISABLE_DOCKER_HEALTH_CHECK
 	External           bool     // ECS_EXTERNAL
+	NoIID              bool     // the JSON file's NoIID: no identity document at registration
+	IMDSDisabled       bool     // AWS_EC2_METADATA_DISABLED (from the env file too)
 	// TaskIAMRole and TaskIAMRoleNetworkHost advertise task IAM roles
 	// (ECS_ENABLE_TASK_IAM_ROLE, ECS_ENABLE_TASK_IAM_ROLE_NETWORK_HOST).
 	TaskIAMRole            bool
@@ -109,6 +117,9 @@ type Timers struct {
 	ReadDeadline time.Duration // 3 min
 	// APITimeout bounds one HTTP round trip to the ECS API.
 	APITimeout time.Duration // 42 s
+	// IdentityRetryFor is how long the instance identity document is asked for
+	// before registering without one (on EC2, not in external mode).
+	IdentityRetryFor time.Duration // 30 s
 }
 
 // DefaultTimers are the real agent's values.
@@ -131,6 +142,7 @@ func DefaultTimers() Timers {
 		DiscoverWait:         30 * time.Second,
 		ReadDeadline:         3 * time.Minute,
 		APITimeout:           42 * time.Second,
+		IdentityRetryFor:     30 * time.Second,
 	}
 }
 
@@ -153,6 +165,7 @@ func (t Timers) withDefaults() Timers {
 		{&t.DiscoverWait, &d.DiscoverWait},
 		{&t.ReadDeadline, &d.ReadDeadline},
 		{&t.APITimeout, &d.APITimeout},
+		{&t.IdentityRetryFor, &d.IdentityRetryFor},
 	} {
 		if *p.v <= 0 {
 			*p.v = *p.def
@@ -164,15 +177,16 @@ func (t Timers) withDefaults() Timers {
 // ConfigFrom takes the session's settings from the agent's configuration.
 func ConfigFrom(c config.Config) Config {
 	return Config{
-		Cluster:         c.Cluster,
-		ClusterSet:      c.ClusterSet,
-		Region:          c.Region,
-		AccessKeyID:     c.AccessKeyID,
-		SecretAccessKey: c.SecretAccessKey,
-		SessionToken:    c.SessionToken,
-		BackendHost:     c.BackendHost,
-		SkipTLSVerify:   c.SkipTLSVerify,
-		NoCheckpoint:    !c.Checkpoint,
+		Cluster:           c.Cluster,
+		ClusterSet:        c.ClusterSet,
+		Region:            c.Region,
+		AccessKeyID:       c.AccessKeyID,
+		SecretAccessKey:   c.SecretAccessKey,
+		SessionToken:      c.SessionToken,
+		CredentialProfile: c.CredentialProfile,
+		BackendHost:       c.BackendHost,
+		SkipTLSVerify:     c.SkipTLSVerify,
+		NoCheckpoint:      !c.Checkpoint,
 		ReservedPorts: withAgentPorts(c.ReservedPorts, c.IntrospectionPort, c.TaskEndpointPort, c.MetricsPort,
 			c.BusMetricsPort, c.SessionMetricsPort, c.SchedulerMetricsPort, c.DockerexecMetricsPort),
 		ReservedPortsUDP:       c.ReservedPortsUDP,
@@ -183,6 +197,8 @@ func ConfigFrom(c config.Config) Config {
 		DisablePrivileged:      c.DisablePrivileged,
 		DisableHealthCheck:     c.DisableHealthCheck,
 		External:               c.External,
+		NoIID:                  c.NoIID,
+		IMDSDisabled:           c.IMDSDisabled,
 		TaskIAMRole:            c.TaskIAMRole,
 		TaskIAMRoleNetworkHost: c.TaskIAMRoleNetworkHost,
 		DataDir:                c.DataDir,
@@ -212,10 +228,8 @@ var ErrConfig = errors.New("bad configuration")
 
 func (c Config) validate() error {
 	switch {
-	case c.Region == "":
-		return fmt.Errorf("%w: %s", ErrConfig, "AWS_DEFAULT_REGION is not set: the region is required to sign requests to ECS")
-	case c.AccessKeyID == "" || c.SecretAccessKey == "":
-		return fmt.Errorf("%w: %s", ErrConfig, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must both be set: there is no other credential source")
+	case (c.AccessKeyID == "") != (c.SecretAccessKey == ""):
+		return fmt.Errorf("%w: %s", ErrConfig, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together: set both, or neither to use the shared credentials file or the instance role")
 	case c.Cluster == "":
 		return fmt.Errorf("%w: %s", ErrConfig, `ECS_CLUSTER="": a cluster name must not be empty`)
 	case c.ReservedMemory < 0:

@@ -91,7 +91,11 @@ func (s *Service) dial(ctx context.Context, endpoint string, reg bus.Registratio
 			}
 			return nil, fmt.Errorf("ACS refused the connection (HTTP %d): %w", resp.StatusCode, err)
 		}
-		return nil, fmt.Errorf("connecting to ACS: %w", err)
+		where := wsURL
+		if u, perr := url.Parse(wsURL); perr == nil {
+			where = u.Scheme + "://" + u.Host + u.Path
+		}
+		return nil, fmt.Errorf("connecting to ACS at %s (the endpoint DiscoverPollEndpoint gave; registration succeeded): %w", where, err)
 	}
 	return conn, nil
 }

@@ -9,10 +9,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
@@ -41,22 +41,62 @@ var (
 	ErrInactiveInstance = errors.New("instance is inactive")
 )
 
-// newECSClient builds the SDK client. The SDK's own retries are off: the session's
-// backoffs (whose timers are in Config) are the one retry layer, so a test or an
-// operator can reason about how long a call may take.
-func newECSClient(cfg Config) *ecs.Client {
-	hc := awsclient.HTTPClient(awsclient.UserAgent(cfg.AgentVersionString), cfg.SkipTLSVerify)
-	hc.Timeout = cfg.Timers.APITimeout
-	opts := ecs.Options{
-		Region:      cfg.Region,
-		Credentials: credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken),
-		HTTPClient:  hc,
-		Retryer:     aws.NopRetryer{},
+// awsConfig resolves the session's credentials and region (awsclient.Config: the
+// configured ones, else the SDK's default chain, else the identity document's
+// region). The SDK's own retries are off: the session's backoffs (whose timers are
+// in Config) are the one retry layer, so a test or an operator can reason about how
+// long a call may take.
+func awsConfig(ctx context.Context, cfg Config) (aws.Config, error) {
+	ac, err := awsclient.Config(ctx, awsclient.Options{
+		Region: cfg.Region, AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey,
+		SessionToken: cfg.SessionToken, Profile: cfg.CredentialProfile, External: cfg.External, IMDSDisabled: cfg.IMDSDisabled,
+		UserAgent: awsclient.UserAgent(cfg.AgentVersionString), SkipTLSVerify: cfg.SkipTLSVerify,
+		Timeout: cfg.Timers.APITimeout,
+	})
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	if cfg.BackendHost != "" {
-		opts.BaseEndpoint = aws.String(cfg.BackendHost)
+	return ac, nil
+}
+
+// newECSClient builds the SDK client of ac.
+func newECSClient(ac aws.Config, cfg Config) *ecs.Client {
+	return ecs.NewFromConfig(ac, func(o *ecs.Options) {
+		if cfg.BackendHost != "" {
+			o.BaseEndpoint = aws.String(cfg.BackendHost)
+		}
+	})
+}
+
+// describeCallError says which call failed and what the ECS API answered: the HTTP
+// status, the error code and message when it sent one, the endpoint it was asked
+// at. A third-party ECS API's failures (an HTTP 500 with an HTML page) read as well
+// as ECS's own.
+func describeCallError(call, endpoint string, err error) string {
+	var b strings.Builder
+	b.WriteString(call)
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		fmt.Fprintf(&b, " answered HTTP %d", re.HTTPStatusCode())
+	} else {
+		b.WriteString(" failed")
 	}
-	return ecs.New(opts)
+	if endpoint != "" {
+		fmt.Fprintf(&b, " at %s", endpoint)
+	}
+	if code, msg, ok := apiError(err); ok {
+		fmt.Fprintf(&b, ": %s", code)
+		if msg != "" {
+			fmt.Fprintf(&b, ": %s", msg)
+		}
+	} else if re == nil {
+		var inner error = err
+		for u := errors.Unwrap(inner); u != nil; u = errors.Unwrap(inner) {
+			inner = u
+		}
+		fmt.Fprintf(&b, ": %v", inner)
+	}
+	return b.String()
 }
 
 // withClientToken adds "clientToken" to the request body. The public SDK model

@@ -37,6 +37,7 @@ type fakeCP struct {
 	inactive       string // "", "framed", "bare" or "server": refuse upgrades so
 	upgrades       []time.Time
 	nextID         int
+	endpoint       string // DiscoverPollEndpoint's answer instead of the server's URL
 }
 
 type fakeSocket struct {
@@ -110,7 +111,11 @@ func (cp *fakeCP) api(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"cluster": map[string]any{"clusterName": name, "status": "ACTIVE"}})
 	case "DiscoverPollEndpoint":
 		cp.dpeCalls++
-		writeJSON(w, map[string]any{"endpoint": cp.srv.URL + "/", "telemetryEndpoint": cp.srv.URL + "/"})
+		ep := cp.srv.URL + "/"
+		if cp.endpoint != "" {
+			ep = cp.endpoint
+		}
+		writeJSON(w, map[string]any{"endpoint": ep, "telemetryEndpoint": ep})
 	default:
 		apiErr(w, 400, "UnknownOperationException", op)
 	}

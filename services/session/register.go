@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/ecs-agent/ecs-agent/awsclient"
 	"github.com/ecs-agent/ecs-agent/bus"
 	"github.com/ecs-agent/ecs-agent/bus/backoff"
 	"github.com/ecs-agent/ecs-agent/bus/logger"
@@ -66,13 +67,17 @@ func (s *Service) register(ctx context.Context) (bus.Registration, error) {
 	if err != nil {
 		return bus.Registration{}, err
 	}
+	if err := s.checkCredentials(ctx); err != nil {
+		return bus.Registration{}, err
+	}
+	id := s.instanceIdentity(ctx)
 	in := &ecs.RegisterContainerInstanceInput{
 		Cluster:        aws.String(s.cfg.Cluster),
 		TotalResources: totalResources(res),
-		// No instance metadata service here: the identity document is sent empty,
-		// as the real agent does in external mode.
-		InstanceIdentityDocument:          aws.String(""),
-		InstanceIdentityDocumentSignature: aws.String(""),
+		// The identity document and its signature on EC2; empty in external mode
+		// or when IMDS has none, as the real agent sends them.
+		InstanceIdentityDocument:          aws.String(id.Document),
+		InstanceIdentityDocumentSignature: aws.String(id.Signature),
 		// Custom attributes go with the first registration only.
 		Attributes: attributes(s.cfg, !again),
 		Tags:       instanceTags(s.cfg.InstanceTags),
@@ -96,16 +101,22 @@ func (s *Service) register(ctx context.Context) (bus.Registration, error) {
 	if ci == nil || aws.ToString(ci.ContainerInstanceArn) == "" {
 		return bus.Registration{}, errors.New("registering the container instance: the response has no containerInstanceArn")
 	}
+	arn := aws.ToString(ci.ContainerInstanceArn)
 	if err := checkEcho(in.Attributes, ci.Attributes); err != nil {
+		s.log.Error().Str(logger.FieldInstance, arn).Str("endpoint", s.endpointName()).Err(err).
+			Msg("RegisterContainerInstance succeeded, but the ECS API did not keep the attributes sent; the real agent stops here (exit 5)")
 		return bus.Registration{}, err
 	}
-	arn := aws.ToString(ci.ContainerInstanceArn)
 	if again && !discovered && arn != prev.ContainerInstanceArn {
 		// The real agent ignores the ARN of a re-registration's response: the
 		// instance is the one it registered before.
 		s.log.Warn().Str("returned_arn", arn).Str(logger.FieldInstance, prev.ContainerInstanceArn).
 			Msg("re-registration returned another ARN; keeping the stored one")
 		arn = prev.ContainerInstanceArn
+	}
+	if id.Parsed.InstanceID != "" {
+		s.log.Info().Str("ec2_instance_id", id.Parsed.InstanceID).Str(logger.FieldInstance, arn).
+			Msg("registered with the instance identity document")
 	}
 	reg := bus.Registration{
 		Type:                 bus.TypeRegistration,
@@ -146,12 +157,70 @@ func (s *Service) registerWithRetry(ctx context.Context, in *ecs.RegisterContain
 			return nil, err
 		}
 		wait := bo.Next()
+		what := describeCallError("RegisterContainerInstance", s.endpointName(), err)
 		if s.now().Add(wait).After(giveUp) {
-			return nil, fmt.Errorf("registering the container instance: still failing after %s: %w", t.RegisterRetryFor, err)
+			return nil, fmt.Errorf("registering the container instance: still failing after %s: %s: %w", t.RegisterRetryFor, what, err)
 		}
-		s.log.Warn().Err(err).Dur("retry_in", wait).Msg("registering the container instance failed; retrying")
+		s.log.Warn().Str("error", what).Bool("identity_document_sent", aws.ToString(in.InstanceIdentityDocument) != "").
+			Dur("retry_in", wait).Msg("registering the container instance failed; retrying")
 		if err := sleep(ctx, wait); err != nil {
 			return nil, err
+		}
+	}
+}
+
+// endpointName is the ECS API the session calls, for log lines.
+func (s *Service) endpointName() string {
+	if s.cfg.BackendHost != "" {
+		return s.cfg.BackendHost
+	}
+	return "the regional ECS endpoint of " + s.cfg.Region
+}
+
+// checkCredentials fetches the agent's credentials once before registering, so
+// that a machine with none says so plainly instead of through a failed call.
+func (s *Service) checkCredentials(ctx context.Context) error {
+	if s.creds == nil {
+		return fmt.Errorf("%w: no AWS credentials provider", ErrConfig)
+	}
+	if _, err := s.creds.Retrieve(ctx); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w: no AWS credentials for the ECS API: none in the environment or the configuration "+
+			"(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), the shared credentials file (AWS_PROFILE, "+
+			"ECS_ALTERNATE_CREDENTIAL_PROFILE) nor the instance role: %w", ErrConfig, err)
+	}
+	return nil
+}
+
+// instanceIdentity asks IMDS for the instance identity document and its signature,
+// as the real agent does on EC2, retrying for IdentityRetryFor. In external mode, or
+// with IMDS disabled or silent, both are sent empty.
+func (s *Service) instanceIdentity(ctx context.Context) awsclient.InstanceIdentity {
+	if s.cfg.External || s.cfg.NoIID {
+		return awsclient.InstanceIdentity{}
+	}
+	giveUp := s.now().Add(s.cfg.Timers.IdentityRetryFor)
+	bo := backoff.Backoff{Min: time.Second, Max: 5 * time.Second, Factor: 2, Jitter: 0.2}.Start()
+	for {
+		id, err := awsclient.FetchInstanceIdentity(ctx, s.aws)
+		switch {
+		case err == nil:
+			return id
+		case errors.Is(err, awsclient.ErrIMDSDisabled):
+			s.log.Info().Msg("the instance metadata service is disabled (AWS_EC2_METADATA_DISABLED); registering without an instance identity document")
+			return awsclient.InstanceIdentity{}
+		}
+		wait := bo.Next()
+		if ctx.Err() != nil || s.now().Add(wait).After(giveUp) {
+			s.log.Warn().Err(err).Dur("tried_for", s.cfg.Timers.IdentityRetryFor).
+				Msg("no instance identity document; registering without one (off EC2, set ECS_EXTERNAL=true)")
+			return awsclient.InstanceIdentity{}
+		}
+		s.log.Debug().Err(err).Dur("retry_in", wait).Msg("reading the instance identity document")
+		if sleep(ctx, wait) != nil {
+			return awsclient.InstanceIdentity{}
 		}
 	}
 }
@@ -171,10 +240,11 @@ func (s *Service) createDefaultCluster(ctx context.Context) error {
 			return nil
 		}
 		wait := bo.Next()
+		what := describeCallError("CreateCluster", s.endpointName(), err)
 		if !isTransient(err) || ctx.Err() != nil || s.now().Add(wait).After(giveUp) {
-			return fmt.Errorf("creating the default cluster: %w", err)
+			return fmt.Errorf("creating the default cluster: %s: %w", what, err)
 		}
-		s.log.Warn().Err(err).Dur("retry_in", wait).Msg("creating the default cluster failed; retrying")
+		s.log.Warn().Str("error", what).Dur("retry_in", wait).Msg("creating the default cluster failed; retrying")
 		if err := sleep(ctx, wait); err != nil {
 			return err
 		}

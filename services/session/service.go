@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/ecs-agent/ecs-agent/awsclient"
 	"github.com/ecs-agent/ecs-agent/bus"
 	"github.com/ecs-agent/ecs-agent/bus/logger"
@@ -27,6 +26,7 @@ type Service struct {
 	log    zerolog.Logger
 	nc     *nats.Conn
 	js     jetstream.JetStream
+	aws    aws.Config // credentials, region, the IMDS settings
 	api    ECSAPI
 	creds  aws.CredentialsProvider
 	signer *v4.Signer
@@ -85,14 +85,24 @@ func New(cfg Config, nc *nats.Conn, log zerolog.Logger) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("session: registering metrics: %w", err)
 	}
+	// Credentials are fetched at the first call; only a missing region may need
+	// IMDS here (its identity document), bounded by the IMDS client's timeouts.
+	actx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ac, err := awsConfig(actx, cfg)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("session: %w", err)
+	}
+	cfg.Region = ac.Region
 	svc := &Service{
 		m:      m,
 		cfg:    cfg,
 		log:    log.With().Str(logger.FieldService, "session").Str(logger.FieldCluster, cfg.Cluster).Logger(),
 		nc:     nc,
 		js:     js,
-		api:    newECSClient(cfg),
-		creds:  credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken),
+		aws:    ac,
+		api:    newECSClient(ac, cfg),
+		creds:  ac.Credentials,
 		signer: v4.NewSigner(),
 		dialer: &websocket.Dialer{
 			HandshakeTimeout: cfg.Timers.HandshakeTimeout,

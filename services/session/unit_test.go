@@ -153,7 +153,6 @@ func TestValidateNamesVariables(t *testing.T) {
 		mutate func(*Config)
 		want   string
 	}{
-		{func(c *Config) { c.Region = "" }, "AWS_DEFAULT_REGION"},
 		{func(c *Config) { c.SecretAccessKey = "" }, "AWS_SECRET_ACCESS_KEY"},
 		{func(c *Config) { c.Cluster = "" }, "ECS_CLUSTER"},
 	} {
@@ -166,6 +165,15 @@ func TestValidateNamesVariables(t *testing.T) {
 	}
 	if err := ok.validate(); err != nil {
 		t.Errorf("valid config: %v", err)
+	}
+	// No region anywhere (external mode: IMDS is not asked) is named at start-up.
+	c := ok
+	c.Region, c.External = "", true
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+	if _, err := awsConfig(t.Context(), c); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "AWS_DEFAULT_REGION") {
+		t.Errorf("awsConfig without a region = %v, want ErrConfig naming AWS_DEFAULT_REGION", err)
 	}
 }
 

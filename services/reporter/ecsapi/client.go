@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/smithy-go"
 
@@ -24,10 +24,18 @@ var ErrConfig = errors.New("invalid ECS client configuration")
 
 // Config is what the client needs to reach and authenticate to the ECS API.
 type Config struct {
-	Region          string // AWS_DEFAULT_REGION; required
-	AccessKeyID     string // AWS_ACCESS_KEY_ID; required
-	SecretAccessKey string // AWS_SECRET_ACCESS_KEY; required
-	SessionToken    string // AWS_SESSION_TOKEN; optional
+	// Region and the keys as configured (AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID…);
+	// what is empty comes from the SDK's default chain (shared files, AWS_PROFILE,
+	// the instance role) and, for the region, the instance identity document.
+	Region          string
+	AccessKeyID     string
+	SecretAccessKey string
+	SessionToken    string
+	// Profile is ECS_ALTERNATE_CREDENTIAL_PROFILE; External is ECS_EXTERNAL (IMDS
+	// is never asked).
+	Profile      string
+	External     bool
+	IMDSDisabled bool // AWS_EC2_METADATA_DISABLED
 	// Endpoint overrides the SDK's endpoint resolution (ECS_BACKEND_HOST).
 	Endpoint string
 	// SkipTLSVerify is the -k flag.
@@ -36,15 +44,10 @@ type Config struct {
 	UserAgent string
 }
 
-// Validate names the first missing variable.
+// Validate names the first inconsistent variable.
 func (c Config) Validate() error {
-	switch {
-	case c.Region == "":
-		return fmt.Errorf("%w: AWS_DEFAULT_REGION is not set; the reporter needs the region to sign SubmitTaskStateChange", ErrConfig)
-	case c.AccessKeyID == "":
-		return fmt.Errorf("%w: AWS_ACCESS_KEY_ID is not set", ErrConfig)
-	case c.SecretAccessKey == "":
-		return fmt.Errorf("%w: AWS_SECRET_ACCESS_KEY is not set", ErrConfig)
+	if (c.AccessKeyID == "") != (c.SecretAccessKey == "") {
+		return fmt.Errorf("%w: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together: set both, or neither to use the shared credentials file or the instance role", ErrConfig)
 	}
 	return nil
 }
@@ -63,22 +66,28 @@ type Client struct {
 
 // New builds a client. Retries are left to the caller (the outbox's backoff), so
 // the SDK makes exactly one attempt per call and every failure is visible and
-// counted. The HTTP client is the agent's (awsclient): the real agent's 30 s dial,
-// 10 s TLS and 42 s round trip, proxies, -k and its User-Agent.
+// counted. Credentials, region and the HTTP client come from awsclient.Config: the
+// real agent's 30 s dial, 10 s TLS and 42 s round trip, proxies, AWS_CA_BUNDLE, -k
+// and its User-Agent. Only a missing region may make a call here (IMDS).
 func New(cfg Config) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	opts := ecs.Options{
-		Region:      cfg.Region,
-		Credentials: credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken),
-		HTTPClient:  awsclient.HTTPClient(cfg.UserAgent, cfg.SkipTLSVerify),
-		Retryer:     aws.NopRetryer{},
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ac, err := awsclient.Config(ctx, awsclient.Options{
+		Region: cfg.Region, AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey,
+		SessionToken: cfg.SessionToken, Profile: cfg.Profile, External: cfg.External, IMDSDisabled: cfg.IMDSDisabled,
+		UserAgent: cfg.UserAgent, SkipTLSVerify: cfg.SkipTLSVerify,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	if cfg.Endpoint != "" {
-		opts.BaseEndpoint = aws.String(cfg.Endpoint)
-	}
-	return &Client{api: ecs.New(opts)}, nil
+	return &Client{api: ecs.NewFromConfig(ac, func(o *ecs.Options) {
+		if cfg.Endpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.Endpoint)
+		}
+	})}, nil
 }
 
 // Submit sends one state change. It returns nil once the control plane accepted it,
