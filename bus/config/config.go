@@ -99,6 +99,13 @@ type Config struct {
 	// 0.0.0.0, which stays the default).
 	HostPortBindIP string
 
+	// Deployment: the process's behaviour under a container supervisor.
+	// WaitOnTerminalError (ECS_WAIT_ON_TERMINAL_ERROR, false; this project's
+	// addition): on an error a restart cannot mend (exit status 5), log it and wait
+	// for SIGTERM before exiting 5, so that a container restart policy, which cannot
+	// tell 5 from 1, does not restart the process in a loop. The compose pod sets it.
+	WaitOnTerminalError bool
+
 	// Docker volumes and task cgroups.
 	//
 	// SharedVolumeMatchFullConfig (ECS_SHARED_VOLUME_MATCH_FULL_CONFIG, false): an
@@ -360,6 +367,8 @@ func FromEnv(lookup Lookup) (Config, error) {
 	// Task engine: dependency pulls and cleanup timing.
 	p.boolean("ECS_PULL_DEPENDENT_CONTAINERS_UPFRONT", &c.PullDependentContainersUpfront)
 	p.duration("ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION_JITTER", &c.TaskCleanupWaitJitter, 0)
+	// Deployment: the process's behaviour under a container supervisor.
+	p.boolean("ECS_WAIT_ON_TERMINAL_ERROR", &c.WaitOnTerminalError)
 	if v, ok := p.str("ECS_BUS_URL"); ok {
 		c.BusURL = p.busURL("ECS_BUS_URL", v)
 	}

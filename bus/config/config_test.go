@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -319,5 +320,31 @@ func TestTaskEngineTiming(t *testing.T) {
 		if _, err := FromEnv(env(map[string]string{k: v})); err == nil || !strings.Contains(err.Error(), k) {
 			t.Errorf("%s=%s: %v", k, v, err)
 		}
+	}
+}
+
+// Deployment: the process's behaviour under a container supervisor.
+func TestWaitOnTerminalError(t *testing.T) {
+	c, err := FromEnv(env(nil))
+	if err != nil || c.WaitOnTerminalError {
+		t.Fatalf("default: %v %v", c.WaitOnTerminalError, err)
+	}
+	if c, err = FromEnv(env(map[string]string{"ECS_WAIT_ON_TERMINAL_ERROR": "true"})); err != nil || !c.WaitOnTerminalError {
+		t.Fatalf("true: %v %v", c.WaitOnTerminalError, err)
+	}
+	if _, err := FromEnv(env(map[string]string{"ECS_WAIT_ON_TERMINAL_ERROR": "forever"})); err == nil ||
+		!strings.Contains(err.Error(), `ECS_WAIT_ON_TERMINAL_ERROR="forever"`) {
+		t.Fatalf("bad value: %v", err)
+	}
+}
+
+// A missing file at the default path (the agent image, a fresh host) is no error.
+func TestLoadWithoutTheDefaultFile(t *testing.T) {
+	if _, err := os.Stat(DefaultConfigFile); err == nil {
+		t.Skipf("%s exists on this machine", DefaultConfigFile)
+	}
+	t.Setenv("ECS_CONFIG_FILE", "")
+	if _, err := Load(); err != nil {
+		t.Fatalf("Load without %s: %v", DefaultConfigFile, err)
 	}
 }
