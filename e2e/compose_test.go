@@ -137,7 +137,7 @@ func TestPod(t *testing.T) {
 						t.Fatalf("after %s %s: task %s is %s", how, service, arn, got)
 					}
 				}
-				t.Logf("docker %s %s: healthy and a task run to its exit code in %v", how, service, time.Since(start).Round(time.Millisecond))
+				t.Logf("%s of %s: healthy again and a new task run to its exit code in %v", how, service, time.Since(start).Round(time.Millisecond))
 			}
 		}
 		for _, arn := range sleeping {
