@@ -230,7 +230,9 @@ func Load() (Config, error) {
 		return Config{}, fmt.Errorf("ECS_CONFIG_FILE=%q: %w", file, err)
 	}
 	return FromEnv(func(k string) (string, bool) {
-		if v, ok := os.LookupEnv(k); ok {
+		// A variable set to nothing (docker run -e K=, compose's ${K:-}) is not set:
+		// the file's value applies.
+		if v, ok := os.LookupEnv(k); ok && strings.TrimSpace(v) != "" {
 			return v, true
 		}
 		v, ok := fileVars[k]

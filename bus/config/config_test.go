@@ -348,3 +348,21 @@ func TestLoadWithoutTheDefaultFile(t *testing.T) {
 		t.Fatalf("Load without %s: %v", DefaultConfigFile, err)
 	}
 }
+
+// An empty environment variable (compose's ${VAR:-}) leaves the file's value in force.
+func TestEmptyVariableLeavesTheFileValue(t *testing.T) {
+	file := t.TempDir() + "/ecs.config"
+	if err := os.WriteFile(file, []byte("ECS_BACKEND_HOST=http://127.0.0.1:51700\nECS_CLUSTER=from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ECS_CONFIG_FILE", file)
+	t.Setenv("ECS_BACKEND_HOST", "")
+	t.Setenv("ECS_CLUSTER", "env")
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BackendHost != "http://127.0.0.1:51700" || c.Cluster != "env" {
+		t.Fatalf("backend %q cluster %q, want the file's backend and the environment's cluster", c.BackendHost, c.Cluster)
+	}
+}
