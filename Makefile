@@ -1,12 +1,14 @@
 # ecs-agent: build, test and run.
 #
+#   make / make release the agent image amazon/amazon-ecs-agent:latest (and :development)
 #   make gobuild        every binary into ./out (the all-in-one as ./out/amazon-ecs-agent)
 #   make static         the same, statically linked (CGO_ENABLED=0), for FROM-scratch images
 #   make test           unit, component, conformance and end-to-end tests (needs Docker)
 #   make test-chaos     DESIGN.md §4 under SIGKILLs of every process (bounded, < 10 min)
-#   make test-in-docker the end-to-end test against the compose pod
-#   make run            the control plane and the agent on this machine
-#   make clean          remove ./out and test images
+#   make test-in-docker the end-to-end bus tests in a container, against the pod (< 6 min)
+#   make run            the control plane and the agent on this machine (Ctrl-C stops both)
+#   make up / down      the compose pod from the release image, healthy / gone
+#   make clean          remove ./out and ./.run (no Docker image is removed)
 
 SHELL     := /bin/bash
 GO        ?= go
@@ -21,11 +23,23 @@ BINARIES  := amazon-ecs-agent ecs-bus ecs-session ecs-scheduler ecs-dockerexec e
 TEST_IMAGE ?= ecs-agent-test/busybox:latest
 CP_LISTEN ?= 127.0.0.1:51700
 RUN_DIR   ?= $(CURDIR)/.run
+IMAGE     ?= amazon/amazon-ecs-agent
+E2E_IMAGE ?= ecs-agent-test/e2e:latest
+POD_PROJECT ?= ecs-agent
 
-.PHONY: all gobuild static test test-unit test-conformance test-e2e test-chaos test-fuzz test-in-docker test-image \
-        run run-controlplane clean vet
+.PHONY: all release gobuild static test test-unit test-conformance test-e2e test-chaos test-fuzz test-in-docker test-image \
+        e2e-image run run-controlplane up down clean vet
 
-all: gobuild
+.DEFAULT_GOAL := release
+all: release
+
+# The release image. The seed builds inside a Go container; no image can be pulled on
+# these machines, so the static binaries are built on the host (make static) and only
+# packaged in the container image, FROM scratch (deploy/Dockerfile).
+release: static
+	@mkdir -p $(OUT)/image
+	cp /etc/ssl/certs/ca-certificates.crt $(OUT)/image/ca-certificates.crt
+	docker build -f deploy/Dockerfile -t $(IMAGE):latest -t $(IMAGE):development .
 
 gobuild:
 	@mkdir -p $(OUT)
@@ -78,30 +92,34 @@ test-fuzz:
 		(cd $$mod && $(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg) || exit 1; \
 	done
 
-# End-to-end test of the compose pod: the agent image, five processes and the control
-# plane as containers on the host network (needs 127.0.0.1:4222, 51678, 51680, 51700 free).
-test-in-docker: static test-image
-	docker build -q -f deploy/Dockerfile -t ecs-agent:local .
-	ECS_E2E_COMPOSE=1 $(GO) test -count=1 -timeout 15m -v -run TestCompose ./e2e/
+# The end-to-end bus tests compiled into a test image (FROM the release image, with the
+# host's static docker CLI) and run in a container on the host network with the
+# Docker socket, against the pod brought up from the release image on free ports
+# (deploy/test-in-docker.sh; it tears everything down, even on failure).
+e2e-image: release
+	@mkdir -p $(OUT)/image
+	CGO_ENABLED=0 $(GO) test -c -o $(OUT)/image/e2e.test ./e2e/
+	cp "$$(command -v docker)" $(OUT)/image/docker
+	docker build -f deploy/Dockerfile.e2e --build-arg AGENT_IMAGE=$(IMAGE):latest -t $(E2E_IMAGE) .
 
-# Runs the local control plane and the all-in-one agent against it, in the foreground.
+test-in-docker: e2e-image test-image
+	ECS_AGENT_IMAGE=$(IMAGE):latest E2E_IMAGE=$(E2E_IMAGE) deploy/test-in-docker.sh
+
+# Runs the local control plane and the all-in-one agent against it, in the foreground;
+# Ctrl-C or SIGTERM stops both.
 run: gobuild test-image
-	@mkdir -p $(RUN_DIR)/data
-	@$(OUT)/ecs-controlplane --listen $(CP_LISTEN) --snapshot $(RUN_DIR)/controlplane.json & cp=$$!; \
-	trap "kill $$cp 2>/dev/null" EXIT INT TERM; \
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-west-2} \
-	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-AKIDECSLOCALDEV} \
-	AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-ecs-local-development-secret} \
-	AWS_EC2_METADATA_DISABLED=$${AWS_EC2_METADATA_DISABLED:-true} \
-	ECS_BACKEND_HOST=$${ECS_BACKEND_HOST:-http://$(CP_LISTEN)} \
-	ECS_DATADIR=$${ECS_DATADIR:-$(RUN_DIR)/data} \
-	ECS_HOST_PORT_BIND_IP=$${ECS_HOST_PORT_BIND_IP:-127.0.0.1} \
-	ECS_IMAGE_PULL_BEHAVIOR=$${ECS_IMAGE_PULL_BEHAVIOR:-prefer-cached} \
-	$(OUT)/amazon-ecs-agent
+	@deploy/run.sh $(OUT) $(RUN_DIR) $(CP_LISTEN)
+
+# The compose pod from the release image: up waits until every service is healthy;
+# down leaves no container, volume or network of it (nor its cluster's tasks).
+up: release test-image
+	POD_PROJECT=$(POD_PROJECT) ECS_AGENT_IMAGE=$(IMAGE):latest deploy/pod.sh up
+
+down:
+	POD_PROJECT=$(POD_PROJECT) ECS_AGENT_IMAGE=$(IMAGE):latest deploy/pod.sh down
 
 run-controlplane: gobuild
 	$(OUT)/ecs-controlplane --listen $(CP_LISTEN)
 
 clean:
 	rm -rf $(OUT) $(RUN_DIR)
-	-docker image rm $(TEST_IMAGE) 2>/dev/null

@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -51,9 +52,16 @@ const responseTTL = 24 * time.Hour
 func Permissions(u User) *server.Permissions {
 	var pub, sub []string
 	sub = append(sub, u.InboxPrefix()+".>")
-	switch u {
-	case UserAdmin:
+	if u == UserAdmin {
 		return nil
+	}
+	if slices.Contains(Users(), u) {
+		// Health probes: a process asks the running service of its own user, which
+		// answers on that user's inbox.
+		sub = append(sub, HealthSubject(u))
+		pub = append(pub, HealthSubject(u), u.InboxPrefix()+".>")
+	}
+	switch u {
 	case UserSession:
 		pub = append(pub, SubjectDesiredAll, kvWrite(BucketInstance), kvWrite(BucketCredentials), SubjectDockerList,
 			"$SRV.INFO."+DockerService, "$SRV.INFO."+DockerService+".>")

@@ -161,3 +161,26 @@ func TestCredentialsBucketIsTheirsAlone(t *testing.T) {
 		waitDenied(t, d, 1, string(u)+" writing the credentials")
 	}
 }
+
+// Each service answers its own health probes, asked as itself, and no one else's.
+func TestHealthProbesStayWithTheirUser(t *testing.T) {
+	b := bustest.Start(t)
+	sched, _ := connectAs(t, b, bus.UserScheduler)
+	if _, err := sched.Subscribe(bus.HealthSubject(bus.UserScheduler), func(m *nats.Msg) { _ = m.Respond([]byte("ok")) }); err != nil {
+		t.Fatal(err)
+	}
+	_ = sched.Flush()
+	probe, _ := connectAs(t, b, bus.UserScheduler)
+	if reply, err := probe.Request(bus.HealthSubject(bus.UserScheduler), nil, 2*time.Second); err != nil || string(reply.Data) != "ok" {
+		t.Fatalf("scheduler's own probe: %v %v", reply, err)
+	}
+	session, d := connectAs(t, b, bus.UserSession)
+	if _, err := session.SubscribeSync(bus.HealthSubject(bus.UserScheduler)); err != nil {
+		t.Fatal(err)
+	}
+	_ = session.Flush()
+	waitDenied(t, d, 1, "session subscribing to the scheduler's health subject")
+	_ = session.Publish(bus.HealthSubject(bus.UserScheduler), nil)
+	_ = session.Flush()
+	waitDenied(t, d, 2, "session asking the scheduler's health")
+}

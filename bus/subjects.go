@@ -40,6 +40,12 @@ const (
 	SubjectDockerCgroupRemove = DockerSubjectPrefix + ".cgroup.remove"
 )
 
+// HealthSubject is where the process connected as u answers health probes
+// (`-healthcheck`): a request from u itself, answered on u's inbox.
+func HealthSubject(u User) string {
+	return Prefix + ".health." + Token(string(u))
+}
+
 // DesiredSubject is the subject of a task's desired state.
 func DesiredSubject(taskARN string) string {
 	return Prefix + ".desired." + Token(TaskID(taskARN))

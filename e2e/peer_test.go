@@ -54,10 +54,16 @@ func peerTaskDef(t *testing.T, name string) ecs.RegisterTaskDefinitionInput {
 func TestPeerTaskDefinitions(t *testing.T) {
 	b := newBackend(t)
 	c, env, cp := b.ECS, b.Env, b.CP
-	ctx := context.Background()
 	agent := startProc(t, "amazon-ecs-agent", binary(t, "amazon-ecs-agent"), env.vars())
 	waitInstance(t, c, env.Cluster, agent, cp)
+	peerSuite(t, c, env.Cluster, agent)
+}
 
+// peerSuite runs every peer task definition against the agent of cluster, in
+// parallel, checking each container's exit code against its expectations; then the
+// failing pull and the static host port 5180. procs' logs are shown on a failure.
+func peerSuite(t *testing.T, c *ecs.Client, cluster string, procs ...*proc) {
+	ctx := context.Background()
 	files, _ := filepath.Glob(sharedTestdata(t, filepath.Join("expectations", "*.json")))
 	if len(files) == 0 {
 		t.Fatal("no expectations found")
@@ -84,8 +90,8 @@ func TestPeerTaskDefinitions(t *testing.T) {
 					t.Fatalf("RegisterTaskDefinition: %v", err)
 				}
 				start := time.Now()
-				arn := runTask(t, c, env.Cluster, aws.ToString(td.TaskDefinition.TaskDefinitionArn))
-				task := waitTaskStatus(t, c, env.Cluster, arn, "STOPPED", timeout, agent)
+				arn := runTask(t, c, cluster, aws.ToString(td.TaskDefinition.TaskDefinitionArn))
+				task := waitTaskStatus(t, c, cluster, arn, "STOPPED", timeout, procs...)
 				t.Logf("%s STOPPED after %v", exp.TaskDefinition, time.Since(start).Round(time.Millisecond))
 				got := map[string]*int32{}
 				for _, ct := range task.Containers {
@@ -108,8 +114,8 @@ func TestPeerTaskDefinitions(t *testing.T) {
 		if err != nil {
 			t.Fatalf("RegisterTaskDefinition: %v", err)
 		}
-		arn := runTask(t, c, env.Cluster, aws.ToString(td.TaskDefinition.TaskDefinitionArn))
-		task := waitTaskStatus(t, c, env.Cluster, arn, "STOPPED", 2*time.Minute, agent)
+		arn := runTask(t, c, cluster, aws.ToString(td.TaskDefinition.TaskDefinitionArn))
+		task := waitTaskStatus(t, c, cluster, arn, "STOPPED", 2*time.Minute, procs...)
 		reason := aws.ToString(task.Containers[0].Reason)
 		if !strings.HasPrefix(reason, "CannotPullContainerError") {
 			t.Errorf("container reason %q, want CannotPullContainerError…", reason)
@@ -130,8 +136,8 @@ func TestPeerTaskDefinitions(t *testing.T) {
 		if err != nil {
 			t.Fatalf("RegisterTaskDefinition: %v", err)
 		}
-		arn := runTask(t, c, env.Cluster, aws.ToString(td.TaskDefinition.TaskDefinitionArn))
-		task := waitTaskStatus(t, c, env.Cluster, arn, "RUNNING", time.Minute, agent)
+		arn := runTask(t, c, cluster, aws.ToString(td.TaskDefinition.TaskDefinitionArn))
+		task := waitTaskStatus(t, c, cluster, arn, "RUNNING", time.Minute, procs...)
 		nb := task.Containers[0].NetworkBindings
 		if len(nb) != 1 || aws.ToInt32(nb[0].HostPort) != 5180 || aws.ToInt32(nb[0].ContainerPort) != 80 {
 			t.Fatalf("network bindings %+v, want 80 → 5180", nb)
@@ -147,6 +153,6 @@ func TestPeerTaskDefinitions(t *testing.T) {
 			t.Errorf("read %q from 127.0.0.1:5180, want foobar", got)
 		}
 		// The container exits once it has answered; the task follows.
-		waitTaskStatus(t, c, env.Cluster, arn, "STOPPED", time.Minute, agent)
+		waitTaskStatus(t, c, cluster, arn, "STOPPED", time.Minute, procs...)
 	})
 }

@@ -110,6 +110,13 @@ type Config struct {
 	// 0.0.0.0, which stays the default).
 	HostPortBindIP string
 
+	// Deployment: the process's behaviour under a container supervisor.
+	// WaitOnTerminalError (ECS_WAIT_ON_TERMINAL_ERROR, false; this project's
+	// addition): on an error a restart cannot mend (exit status 5), log it and wait
+	// for SIGTERM before exiting 5, so that a container restart policy, which cannot
+	// tell 5 from 1, does not restart the process in a loop. The compose pod sets it.
+	WaitOnTerminalError bool
+
 	// Docker volumes and task cgroups.
 	//
 	// SharedVolumeMatchFullConfig (ECS_SHARED_VOLUME_MATCH_FULL_CONFIG, false): an
@@ -280,7 +287,7 @@ func Load() (Config, error) {
 		return Config{}, fmt.Errorf("ECS_CONFIG_FILE=%q: %w", file, err)
 	}
 	envOrFile := func(k string) (string, bool) {
-		if v, ok := os.LookupEnv(k); ok {
+		if v, ok := lookupSet(k); ok {
 			return v, true
 		}
 		v, ok := fileVars[k]
@@ -296,7 +303,17 @@ func Load() (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	return FromEnv(Layers(os.LookupEnv, fileVars, jsonVars))
+	return FromEnv(Layers(lookupSet, fileVars, jsonVars))
+}
+
+// lookupSet reads the process environment; a variable set to nothing (docker run
+// -e K=, compose's ${K:-}) is not set, so that the files' value applies.
+func lookupSet(k string) (string, bool) {
+	v, ok := os.LookupEnv(k)
+	if !ok || strings.TrimSpace(v) == "" {
+		return "", false
+	}
+	return v, true
 }
 
 // Layers looks a variable up in the environment, then in each map in turn. The
@@ -450,6 +467,8 @@ func FromEnv(lookup Lookup) (Config, error) {
 	// Task engine: dependency pulls and cleanup timing.
 	p.boolean("ECS_PULL_DEPENDENT_CONTAINERS_UPFRONT", &c.PullDependentContainersUpfront)
 	p.duration("ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION_JITTER", &c.TaskCleanupWaitJitter, 0)
+	// Deployment: the process's behaviour under a container supervisor.
+	p.boolean("ECS_WAIT_ON_TERMINAL_ERROR", &c.WaitOnTerminalError)
 	if v, ok := p.str("ECS_BUS_URL"); ok {
 		c.BusURL = p.busURL("ECS_BUS_URL", v)
 	}

@@ -477,3 +477,44 @@ func TestLogLevelVariableOverridesTheFlag(t *testing.T) {
 		t.Fatalf("bad -loglevel: %v", err)
 	}
 }
+
+func TestWaitOnTerminalError(t *testing.T) {
+	c, err := FromEnv(env(nil))
+	if err != nil || c.WaitOnTerminalError {
+		t.Fatalf("default: %v %v", c.WaitOnTerminalError, err)
+	}
+	if c, err = FromEnv(env(map[string]string{"ECS_WAIT_ON_TERMINAL_ERROR": "true"})); err != nil || !c.WaitOnTerminalError {
+		t.Fatalf("true: %v %v", c.WaitOnTerminalError, err)
+	}
+	if _, err := FromEnv(env(map[string]string{"ECS_WAIT_ON_TERMINAL_ERROR": "forever"})); err == nil ||
+		!strings.Contains(err.Error(), `ECS_WAIT_ON_TERMINAL_ERROR="forever"`) {
+		t.Fatalf("bad value: %v", err)
+	}
+}
+
+func TestLoadWithoutTheDefaultFile(t *testing.T) {
+	if _, err := os.Stat(DefaultConfigFile); err == nil {
+		t.Skipf("%s exists on this machine", DefaultConfigFile)
+	}
+	t.Setenv("ECS_CONFIG_FILE", "")
+	if _, err := Load(); err != nil {
+		t.Fatalf("Load without %s: %v", DefaultConfigFile, err)
+	}
+}
+
+func TestEmptyVariableLeavesTheFileValue(t *testing.T) {
+	file := t.TempDir() + "/ecs.config"
+	if err := os.WriteFile(file, []byte("ECS_BACKEND_HOST=http://127.0.0.1:51700\nECS_CLUSTER=from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ECS_CONFIG_FILE", file)
+	t.Setenv("ECS_BACKEND_HOST", "")
+	t.Setenv("ECS_CLUSTER", "env")
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BackendHost != "http://127.0.0.1:51700" || c.Cluster != "env" {
+		t.Fatalf("backend %q cluster %q, want the file's backend and the environment's cluster", c.BackendHost, c.Cluster)
+	}
+}

@@ -12,6 +12,9 @@ import (
 type Flags struct {
 	Version bool   // -version: print the version and exit
 	BusURL  string // -bus: URL of a running bus (overrides ECS_BUS_URL)
+	// Healthcheck (-healthcheck): ask the running process of this binary whether it
+	// answers, print the answer and exit 0 if it does, 1 if not.
+	Healthcheck bool
 }
 
 // Parse loads the configuration (file < environment) and applies the flags of the
@@ -24,6 +27,7 @@ func Parse(name string, args []string, out io.Writer) (Config, Flags, error) {
 	k := fs.Bool("k", false, "do not verify TLS certificates of the ECS endpoints")
 	level := fs.String("loglevel", "", "log level on stdout: crit, error, warn, info, debug (ECS_LOGLEVEL, when set, wins)")
 	fs.BoolVar(&f.Version, "version", false, "print the agent version and exit")
+	fs.BoolVar(&f.Healthcheck, "healthcheck", false, "exit 0 when the running process of this binary answers, 1 when not (for container health checks)")
 	fs.StringVar(&f.BusURL, "bus", "", "URL of the bus, e.g. nats://127.0.0.1:4222 (overrides ECS_BUS_URL)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, f, err

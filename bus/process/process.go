@@ -41,6 +41,9 @@ type Program struct {
 	// Terminal reports whether an error from Run is one a restart cannot mend; nil
 	// means none is.
 	Terminal func(error) bool
+	// Health is what -healthcheck asks the running process of this binary (see
+	// Probe); nil means the binary has no health check.
+	Health Probe
 }
 
 // Main runs the program with the process's arguments and exits with its status.
@@ -64,6 +67,9 @@ func (p Program) Exec(ctx context.Context, args []string, stdout, stderr io.Writ
 		fmt.Fprintln(stdout, config.VersionString())
 		return 0
 	}
+	if flags.Healthcheck {
+		return p.healthcheck(ctx, cfg, stdout, stderr)
+	}
 	log, closer, err := logger.New(logger.Options{
 		Level: cfg.LogLevel, File: cfg.LogFile, FileLevel: cfg.LogLevelOnInstance, Rollover: cfg.LogRolloverType,
 		MaxSizeMB: cfg.LogMaxFileSizeMB, MaxRolls: cfg.LogMaxRollCount, Format: cfg.LogOutputFormat,
@@ -85,6 +91,13 @@ func (p Program) Exec(ctx context.Context, args []string, stdout, stderr io.Writ
 	log.Error().Err(err).Msg(p.Name + " stopped")
 	fmt.Fprintf(stderr, "%s: %v\n", p.Name, err)
 	if p.Terminal != nil && p.Terminal(err) {
+		if cfg.WaitOnTerminalError && ctx.Err() == nil {
+			// A container restart policy cannot tell 5 from 1: wait, stopped and
+			// unhealthy, for the operator instead of being restarted in a loop.
+			log.Error().Err(err).Int("exit_status", ExitTerminal).
+				Msg(p.Name + ": a restart cannot mend this error; waiting for SIGTERM before exiting (ECS_WAIT_ON_TERMINAL_ERROR=true)")
+			<-ctx.Done()
+		}
 		return ExitTerminal
 	}
 	return ExitRetry
@@ -93,12 +106,23 @@ func (p Program) Exec(ctx context.Context, args []string, stdout, stderr io.Writ
 // Dial connects a service running alone to the pod's bus (ECS_BUS_URL or -bus) as
 // user u, with the password ECS_BUS_PASSWORD_<USER> gives or else the one the bus
 // keeps for u in ECS_DATADIR.
+//
+// The connection answers the binary's -healthcheck (BusAnswers) for as long as it is
+// open.
 func Dial(name string, u bus.User, cfg config.Config, log zerolog.Logger) (*nats.Conn, error) {
-	return bus.Dial(bus.DialConfig{
+	nc, err := bus.Dial(bus.DialConfig{
 		Name: name, User: u, URL: cfg.BusURL, Log: log,
 		Password:     cfg.BusPasswords[string(u)],
 		PasswordFile: bus.CredentialFile(cfg.DataDir, u),
 	})
+	if err != nil {
+		return nil, err
+	}
+	if err := answerHealth(nc, name, u); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("%s: answering health checks: %w", name, err)
+	}
+	return nc, nil
 }
 
 // BusPasswords are the passwords the environment gives, by user.

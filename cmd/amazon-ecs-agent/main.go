@@ -28,6 +28,8 @@ func main() {
 		Run:  run,
 		// A registration that can never succeed exits 5, which supervisors do not restart.
 		Terminal: func(err error) bool { return errors.Is(err, session.ErrTerminal) },
+		// The bus is in-process: the agent answers when its introspection does.
+		Health: process.IntrospectionAnswers,
 	}.Main()
 }
 

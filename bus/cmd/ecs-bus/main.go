@@ -18,7 +18,7 @@ import (
 )
 
 func main() {
-	process.Program{Name: "ecs-bus", Run: run}.Main()
+	process.Program{Name: "ecs-bus", Run: run, Health: process.BusServerAnswers}.Main()
 }
 
 func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {

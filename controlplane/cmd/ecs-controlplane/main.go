@@ -41,7 +41,11 @@ func run() error {
 	credsDuration := flag.Duration("credentials-duration", controlplane.DefaultCredentialsDuration, "lifetime of the task role credentials handed to agents (at least 1m)")
 	stsEndpoint := flag.String("sts-endpoint", "", "mint task role credentials with AssumeRole at this STS URL (default: invent them)")
 	loglevel := flag.String("loglevel", "info", "log level: debug, info, warn, error")
+	healthcheck := flag.Bool("healthcheck", false, "exit 0 when the control plane listening on --listen answers, 1 when not (for container health checks)")
 	flag.Parse()
+	if *healthcheck {
+		return checkHealth(*listen)
+	}
 
 	level, err := zerolog.ParseLevel(*loglevel)
 	if err != nil {
@@ -99,4 +103,27 @@ func run() error {
 		err = nil
 	}
 	return errors.Join(err, closeErr)
+}
+
+// checkHealth asks the control plane on addr for its cluster list; any HTTP answer
+// below 500 (a refused signature included) means it answers.
+func checkHealth(addr string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/", nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("X-Amz-Target", "AmazonEC2ContainerServiceV20141113.ListClusters")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("unhealthy: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 500 {
+		return fmt.Errorf("unhealthy: %s answers %s", addr, resp.Status)
+	}
+	fmt.Println("ecs-controlplane: healthy")
+	return nil
 }

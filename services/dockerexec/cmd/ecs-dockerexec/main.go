@@ -18,7 +18,7 @@ import (
 const name = "ecs-dockerexec"
 
 func main() {
-	process.Program{Name: name, Run: run}.Main()
+	process.Program{Name: name, Run: run, Health: process.BusAnswers(bus.UserDockerexec)}.Main()
 }
 
 func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {

@@ -14,7 +14,12 @@ import (
 )
 
 func main() {
-	process.Program{Name: reporter.Name, Run: run}.Main()
+	process.Program{
+		Name: reporter.Name,
+		Run:  run,
+		// Connected to the bus, and serving introspection.
+		Health: process.All(process.BusAnswers(bus.UserReporter), process.IntrospectionAnswers),
+	}.Main()
 }
 
 func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {

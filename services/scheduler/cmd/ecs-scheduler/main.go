@@ -17,7 +17,7 @@ import (
 const name = "ecs-scheduler"
 
 func main() {
-	process.Program{Name: name, Run: run}.Main()
+	process.Program{Name: name, Run: run, Health: process.BusAnswers(bus.UserScheduler)}.Main()
 }
 
 func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {

@@ -23,6 +23,7 @@ func main() {
 		Run:  run,
 		// A registration that can never succeed exits 5, which supervisors do not restart.
 		Terminal: func(err error) bool { return errors.Is(err, session.ErrTerminal) },
+		Health:   process.BusAnswers(bus.UserSession),
 	}.Main()
 }
 
