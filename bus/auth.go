@@ -22,11 +22,14 @@ const (
 	UserScheduler  User = "scheduler"
 	UserDockerexec User = "dockerexec"
 	UserReporter   User = "reporter"
+	// UserViewer may only watch: what the services tell each other and the task
+	// records (amazon-ecs-agent events). It reads no credentials and sends nothing.
+	UserViewer User = "viewer"
 )
 
 // Users lists every user, admin first.
 func Users() []User {
-	return []User{UserAdmin, UserSession, UserScheduler, UserDockerexec, UserReporter}
+	return []User{UserAdmin, UserSession, UserScheduler, UserDockerexec, UserReporter, UserViewer}
 }
 
 // InboxPrefix is where a user's replies arrive. Each user has its own, so that no
@@ -49,6 +52,8 @@ const responseTTL = 24 * time.Hour
 //	             replies to requests it received
 //	reporter     docker stats                               the outbox; registration, task records
 //	                                                        and credentials (sealed)
+//	viewer       (nothing)                                  desired tasks, container events, the
+//	                                                        outbox, registration and task records
 func Permissions(u User) *server.Permissions {
 	var pub, sub []string
 	sub = append(sub, u.InboxPrefix()+".>")
@@ -94,6 +99,9 @@ func Permissions(u User) *server.Permissions {
 		pub = append(pub, kvRead(BucketCredentials)...)
 		// Container stats for the task metadata endpoint, and nothing else of Docker.
 		pub = append(pub, SubjectDockerStats)
+	case UserViewer:
+		sub = append(sub, SubjectDesiredAll, SubjectEventsAll, SubjectOutboxAll,
+			"$KV."+BucketTasks+".>", "$KV."+BucketInstance+".>")
 	default:
 		// An unknown user may do nothing but wait for replies that never come.
 	}

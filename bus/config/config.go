@@ -207,7 +207,7 @@ type Config struct {
 }
 
 // BusUsers are the users whose passwords ECS_BUS_PASSWORD_<USER> may give.
-var BusUsers = []string{"admin", "session", "scheduler", "dockerexec", "reporter"}
+var BusUsers = []string{"admin", "session", "scheduler", "dockerexec", "reporter", "viewer"}
 
 // Defaults returns the configuration with nothing set.
 func Defaults() Config {

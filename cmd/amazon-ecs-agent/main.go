@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/ecs-agent/ecs-agent/bus"
@@ -23,6 +24,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "events" {
+		os.Exit(runEvents(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	process.Program{
 		Name: "amazon-ecs-agent",
 		Run:  run,
