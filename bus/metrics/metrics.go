@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -68,8 +69,19 @@ func Serve(ctx context.Context, addr, variable string, g prometheus.Gatherer, lo
 // RegisterBusRTT exports the round-trip time of nc to the bus, measured at each
 // scrape, as ecs_bus_round_trip_seconds{connection=<nc's name>}, and the
 // connection's reconnects.
+// Every connection of a process (the all-in-one has one per service) goes into the
+// one collector of its registry.
 func RegisterBusRTT(reg prometheus.Registerer, nc *nats.Conn) error {
-	return reg.Register(busCollector{nc: nc})
+	c := &busCollector{conns: []*nats.Conn{nc}}
+	err := reg.Register(c)
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(*busCollector); ok {
+			existing.add(nc)
+			return nil
+		}
+	}
+	return err
 }
 
 var (
@@ -81,25 +93,39 @@ var (
 		"1 while the connection to the bus is up, else 0.", []string{"connection"}, nil)
 )
 
-type busCollector struct{ nc *nats.Conn }
+type busCollector struct {
+	mu    sync.Mutex
+	conns []*nats.Conn
+}
 
-func (c busCollector) Describe(ch chan<- *prometheus.Desc) {
+func (c *busCollector) add(nc *nats.Conn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.conns = append(c.conns, nc)
+}
+
+func (c *busCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- rttDesc
 	ch <- reconnectsDesc
 	ch <- connectedDesc
 }
 
-func (c busCollector) Collect(ch chan<- prometheus.Metric) {
-	name := c.nc.Opts.Name
-	up := 0.0
-	if c.nc.IsConnected() {
-		up = 1
-		if rtt, err := c.nc.RTT(); err == nil {
-			ch <- prometheus.MustNewConstMetric(rttDesc, prometheus.GaugeValue, rtt.Seconds(), name)
+func (c *busCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	conns := append([]*nats.Conn(nil), c.conns...)
+	c.mu.Unlock()
+	for _, nc := range conns {
+		name := nc.Opts.Name
+		up := 0.0
+		if nc.IsConnected() {
+			up = 1
+			if rtt, err := nc.RTT(); err == nil {
+				ch <- prometheus.MustNewConstMetric(rttDesc, prometheus.GaugeValue, rtt.Seconds(), name)
+			}
 		}
+		ch <- prometheus.MustNewConstMetric(connectedDesc, prometheus.GaugeValue, up, name)
+		ch <- prometheus.MustNewConstMetric(reconnectsDesc, prometheus.CounterValue, float64(nc.Stats().Reconnects), name)
 	}
-	ch <- prometheus.MustNewConstMetric(connectedDesc, prometheus.GaugeValue, up, name)
-	ch <- prometheus.MustNewConstMetric(reconnectsDesc, prometheus.CounterValue, float64(c.nc.Stats().Reconnects), name)
 }
 
 // RegisterJetStream exports, for every consumer of every stream js can list (the
