@@ -82,9 +82,17 @@ func runEvents(args []string, stdout, stderr io.Writer) int {
 	if *busURL != "" {
 		cfg.BusURL = *busURL
 	}
+	pwFile := bus.CredentialFile(cfg.DataDir, bus.UserViewer)
+	if cfg.BusPasswords[string(bus.UserViewer)] == "" {
+		if _, err := os.Stat(pwFile); err != nil {
+			fmt.Fprintf(stderr, "amazon-ecs-agent events: no password for the bus user viewer: %s is not readable (%v); "+
+				"set ECS_DATADIR to the bus's data directory or ECS_BUS_PASSWORD_VIEWER\n", pwFile, err)
+			return 1
+		}
+	}
 	nc, err := bus.Dial(bus.DialConfig{
 		Name: "amazon-ecs-agent-events", User: bus.UserViewer, URL: cfg.BusURL, Log: zerolog.Nop(),
-		Password: cfg.BusPasswords[string(bus.UserViewer)], PasswordFile: bus.CredentialFile(cfg.DataDir, bus.UserViewer),
+		Password: cfg.BusPasswords[string(bus.UserViewer)], PasswordFile: pwFile,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "amazon-ecs-agent events: connecting to the bus at %s: %v\n", cfg.BusURL, err)
