@@ -44,10 +44,11 @@ const responseTTL = 24 * time.Hour
 //	             credentials, the docker list and info
 //	scheduler    the outbox, task records, the ledger,      desired tasks, container events
 //	             docker commands
-//	dockerexec   container events, its event cursor,        docker commands, $SRV
-//	             replies to requests it received
-//	reporter     docker stats                               the outbox; registration, task records
-//	                                                        and credentials (sealed)
+//	dockerexec   container events, its event cursor,        docker commands, $SRV, stats demands
+//	             replies to requests it received, stats
+//	             samples
+//	reporter     docker stats, stats demands                the outbox; registration, task records
+//	                                                        and credentials (sealed); stats samples
 func Permissions(u User) *server.Permissions {
 	var pub, sub []string
 	sub = append(sub, u.InboxPrefix()+".>")
@@ -71,8 +72,8 @@ func Permissions(u User) *server.Permissions {
 		pub = append(pub, kvRead(BucketLedger)...)
 		pub = append(pub, kvRead(BucketInstance)...)
 	case UserDockerexec:
-		sub = append(sub, DockerSubjectPrefix+".>", "$SRV.>")
-		pub = append(pub, SubjectEventsAll, kvWrite(BucketDockerexec))
+		sub = append(sub, DockerSubjectPrefix+".>", "$SRV.>", SubjectStatsDemand)
+		pub = append(pub, SubjectEventsAll, kvWrite(BucketDockerexec), SubjectStatsSamplesAll)
 		pub = append(pub, streamInfo(StreamEvents)...)
 		pub = append(pub, kvRead(BucketDockerexec)...)
 		pub = append(pub, kvRead(BucketInstance)...)
@@ -86,6 +87,9 @@ func Permissions(u User) *server.Permissions {
 		pub = append(pub, kvRead(BucketCredentials)...)
 		// Container stats for the task metadata endpoint, and nothing else of Docker.
 		pub = append(pub, SubjectDockerStats)
+		// Stats samples for the TCS client, streamed while it asks for them.
+		pub = append(pub, SubjectStatsDemand)
+		sub = append(sub, SubjectStatsSamplesAll)
 	default:
 		// An unknown user may do nothing but wait for replies that never come.
 	}

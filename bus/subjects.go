@@ -38,7 +38,21 @@ const (
 	SubjectDockerVolumeRemove = DockerSubjectPrefix + ".volume.remove"
 	SubjectDockerCgroupCreate = DockerSubjectPrefix + ".cgroup.create"
 	SubjectDockerCgroupRemove = DockerSubjectPrefix + ".cgroup.remove"
+
+	// SubjectStatsSamplesAll carries ContainerStatsSample messages (dockerexec →
+	// reporter), plain NATS with no stream (a lost sample is replaced by the next
+	// one): ecs.v1.stats.sample.<task-id>.<container-name>.
+	SubjectStatsSamplesAll = Prefix + ".stats.sample.>"
+	// SubjectStatsDemand carries StatsDemand messages (reporter → dockerexec): while
+	// one was heard within StatsDemandTTL, dockerexec streams the stats of every
+	// running managed container.
+	SubjectStatsDemand = Prefix + ".stats.demand"
 )
+
+// StatsSampleSubject is the subject of one container's stats samples.
+func StatsSampleSubject(taskARN, container string) string {
+	return Prefix + ".stats.sample." + Token(TaskID(taskARN)) + "." + Token(container)
+}
 
 // DesiredSubject is the subject of a task's desired state.
 func DesiredSubject(taskARN string) string {

@@ -47,6 +47,7 @@ type Service struct {
 
 	// Owned by Run's goroutine.
 	endpoints          map[string]cachedEndpoint
+	storedTelemetry    string // the telemetry endpoint last stored in the registration
 	dockerVersion      string // learnt from dockerexec; cfg.DockerVersion wins when set
 	askedDockerVersion bool
 
@@ -79,19 +80,14 @@ func New(cfg Config, nc *nats.Conn, log zerolog.Logger) (*Service, error) {
 		return nil, fmt.Errorf("session: %w", err)
 	}
 	svc := &Service{
-		cfg:    cfg,
-		log:    log.With().Str(logger.FieldService, "session").Str(logger.FieldCluster, cfg.Cluster).Logger(),
-		nc:     nc,
-		js:     js,
-		api:    newECSClient(cfg),
-		creds:  credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken),
-		signer: v4.NewSigner(),
-		dialer: &websocket.Dialer{
-			HandshakeTimeout: cfg.Timers.HandshakeTimeout,
-			TLSClientConfig:  awsclient.TLSConfig(cfg.SkipTLSVerify),
-			ReadBufferSize:   4 << 10,
-			WriteBufferSize:  32 << 10,
-		},
+		cfg:       cfg,
+		log:       log.With().Str(logger.FieldService, "session").Str(logger.FieldCluster, cfg.Cluster).Logger(),
+		nc:        nc,
+		js:        js,
+		api:       newECSClient(cfg),
+		creds:     credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken),
+		signer:    v4.NewSigner(),
+		dialer:    awsclient.WebsocketDialer(cfg.Timers.HandshakeTimeout, cfg.SkipTLSVerify),
 		now:       time.Now,
 		endpoints: map[string]cachedEndpoint{},
 		latestSeq: -1,
