@@ -130,6 +130,8 @@ func (s *Service) Run(ctx context.Context) error {
 
 	w := newWatcher(s.docker, js, s.inst, s.log)
 	background.Go(func() { w.run(ctx) })
+	st := newStreamer(s.docker, s.nc, s.inst, s.log)
+	background.Go(func() { st.run(ctx) })
 
 	<-ctx.Done()
 	if err := svc.Stop(); err != nil {
