@@ -47,8 +47,8 @@ const responseTTL = 24 * time.Hour
 //	dockerexec   container events, its event cursor,        docker commands, $SRV, stats demands
 //	             replies to requests it received, stats
 //	             samples
-//	reporter     docker stats, stats demands                the outbox; registration, task records
-//	                                                        and credentials (sealed); stats samples
+//	reporter     docker stats and ping, stats demands,      the outbox; registration, task records
+//	             the docker info                            and credentials (sealed); stats samples
 func Permissions(u User) *server.Permissions {
 	var pub, sub []string
 	sub = append(sub, u.InboxPrefix()+".>")
@@ -86,7 +86,9 @@ func Permissions(u User) *server.Permissions {
 		pub = append(pub, kvRead(BucketTasks)...)
 		pub = append(pub, kvRead(BucketCredentials)...)
 		// Container stats for the task metadata endpoint, and nothing else of Docker.
-		pub = append(pub, SubjectDockerStats)
+		pub = append(pub, SubjectDockerStats, SubjectDockerPing)
+		// The engine's version, for the TCS URL (as the session reads it).
+		pub = append(pub, "$SRV.INFO."+DockerService, "$SRV.INFO."+DockerService+".>")
 		// Stats samples for the TCS client, streamed while it asks for them.
 		pub = append(pub, SubjectStatsDemand)
 		sub = append(sub, SubjectStatsSamplesAll)

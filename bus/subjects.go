@@ -32,6 +32,9 @@ const (
 	SubjectDockerInspect = DockerSubjectPrefix + ".inspect"
 	SubjectDockerList    = DockerSubjectPrefix + ".list"
 	SubjectDockerStats   = DockerSubjectPrefix + ".stats"
+	// SubjectDockerPing asks whether the engine answers (PingRequest, PingReply): the
+	// reporter's CONTAINER_RUNTIME instance status.
+	SubjectDockerPing = DockerSubjectPrefix + ".ping"
 	// A task's resources, provisioned before its containers and removed at its
 	// cleanup: Docker volumes and the task cgroup.
 	SubjectDockerVolumeCreate = DockerSubjectPrefix + ".volume.create"

@@ -45,8 +45,11 @@ type ContainerStatsSample struct {
 	Read time.Time `json:"read"`
 	// CPUUsageNanos is the container's total CPU time (cpu_stats.cpu_usage.total_usage).
 	CPUUsageNanos uint64 `json:"cpuUsageNanos"`
+	// OnlineCPUs is the number of CPUs the engine sees (cpu_stats.online_cpus): CPU
+	// utilisation is a share of all of them, as the real agent counts it.
+	OnlineCPUs uint32 `json:"onlineCpus,omitempty"`
 	// MemoryBytes is the memory in use, page cache excluded (usage minus cache on
-	// cgroup v1, minus inactive_file on cgroup v2), as the real agent counts it.
+	// cgroup v1, minus inactive_file on cgroup v2).
 	MemoryBytes uint64 `json:"memoryBytes"`
 	// MemoryLimitBytes is the container's memory limit as the engine reports it.
 	MemoryLimitBytes uint64 `json:"memoryLimitBytes,omitempty"`

@@ -107,6 +107,15 @@ type Config struct {
 	// name; a user without one uses its file under $ECS_DATADIR/bus/users.
 	BusPasswords map[string]string
 
+	// Telemetry (TCS, PROTOCOL.md §3): container metrics, container health and the
+	// instance status, published by the reporter.
+	//
+	// DisableMetrics is ECS_DISABLE_METRICS (false): no PublishMetricsRequest, and no
+	// Docker stats streamed for it. The TCS socket is still held: container health
+	// (unless ECS_DISABLE_DOCKER_HEALTH_CHECK, DisableHealthCheck above) and the
+	// instance status still go out on it, as with the real agent.
+	DisableMetrics bool
+
 	// Image lifecycle: stalled pulls and image cleanup (PROTOCOL.md §6.2, §6.3).
 	//
 	// ImagePullInactivityTimeout cancels a pull whose progress stream is silent that
@@ -342,6 +351,7 @@ func FromEnv(lookup Lookup) (Config, error) {
 	p.engineAuth(&c)
 	p.volumesAndCgroups(&c)
 	p.imageLifecycle(&c)
+	p.telemetry(&c)
 	if v, ok := p.str("ECS_BUS_URL"); ok {
 		c.BusURL = p.busURL("ECS_BUS_URL", v)
 	}
@@ -614,6 +624,11 @@ func (p *parser) ports(key string, dst *[]int) {
 		}
 		*dst = ports
 	}
+}
+
+// telemetry reads the variables of the TCS client.
+func (p *parser) telemetry(c *Config) {
+	p.boolean("ECS_DISABLE_METRICS", &c.DisableMetrics)
 }
 
 // minImageCleanupInterval is the real agent's minimum ECS_IMAGE_CLEANUP_INTERVAL.

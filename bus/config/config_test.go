@@ -294,3 +294,21 @@ func TestImageLifecycle(t *testing.T) {
 		}
 	}
 }
+
+func TestTelemetry(t *testing.T) {
+	c, err := FromEnv(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DisableMetrics || c.DisableHealthCheck {
+		t.Errorf("metrics or health disabled by default: %+v", c)
+	}
+	c, err = FromEnv(env(map[string]string{"ECS_DISABLE_METRICS": "true", "ECS_DISABLE_DOCKER_HEALTH_CHECK": "true"}))
+	if err != nil || !c.DisableMetrics || !c.DisableHealthCheck {
+		t.Errorf("ECS_DISABLE_METRICS=true: %v, %+v", err, c)
+	}
+	_, err = FromEnv(env(map[string]string{"ECS_DISABLE_METRICS": "sometimes"}))
+	if err == nil || !strings.Contains(err.Error(), "ECS_DISABLE_METRICS") || !strings.Contains(err.Error(), "sometimes") {
+		t.Errorf("a bad ECS_DISABLE_METRICS: %v", err)
+	}
+}

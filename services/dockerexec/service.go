@@ -114,6 +114,7 @@ func (s *Service) Run(ctx context.Context) error {
 		{"inspect", bus.SubjectDockerInspect, decoded(s.handleInspect)},
 		{"list", bus.SubjectDockerList, decoded(s.handleList)},
 		{"stats", bus.SubjectDockerStats, decoded(s.handleStats)},
+		{"ping", bus.SubjectDockerPing, decoded(s.handlePing)},
 		{"volume-create", bus.SubjectDockerVolumeCreate, decoded(s.handleVolumeCreate)},
 		{"volume-remove", bus.SubjectDockerVolumeRemove, decoded(s.handleVolumeRemove)},
 		{"cgroup-create", bus.SubjectDockerCgroupCreate, decoded(s.handleCgroupCreate)},

@@ -45,3 +45,15 @@ func (s *Service) handleStats(ctx context.Context, req bus.StatsRequest) (bus.St
 	}
 	return bus.StatsReply{DockerStats: json.RawMessage(bytes.TrimSpace(raw))}, nil
 }
+
+// handlePing pings the engine: the reporter's CONTAINER_RUNTIME instance status is
+// OK while it answers.
+func (s *Service) handlePing(ctx context.Context, _ bus.PingRequest) (bus.PingReply, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
+	defer cancel()
+	p, err := s.docker.Ping(ctx)
+	if err != nil {
+		return bus.PingReply{}, engineError(err, bus.CodeUnavailable, false, "pinging the Docker engine")
+	}
+	return bus.PingReply{APIVersion: p.APIVersion}, nil
+}

@@ -190,18 +190,18 @@ func (s *streamer) stream(ctx context.Context, id, task, name string) {
 }
 
 // sampleOf reduces an engine reading to what TCS needs. Memory leaves out the page
-// cache that the kernel can reclaim, as docker stats and the real agent do
-// (inactive_file on cgroup v2, total_inactive_file on cgroup v1).
+// cache: the "cache" figure on cgroup v1, as the real agent does, and on cgroup v2
+// (which has none) inactive_file, as docker stats does.
 func sampleOf(st container.StatsResponse, task, name, id string) bus.ContainerStatsSample {
 	mem := st.MemoryStats.Usage
-	if v, ok := st.MemoryStats.Stats["total_inactive_file"]; ok && v < mem {
+	if v, ok := st.MemoryStats.Stats["cache"]; ok && v <= mem {
 		mem -= v
-	} else if v, ok := st.MemoryStats.Stats["inactive_file"]; ok && v < mem {
+	} else if v, ok := st.MemoryStats.Stats["inactive_file"]; ok && v <= mem {
 		mem -= v
 	}
 	return bus.ContainerStatsSample{
 		Type: bus.TypeContainerStatsSample, TaskArn: task, ContainerName: name, DockerID: id,
-		Read: st.Read.UTC(), CPUUsageNanos: st.CPUStats.CPUUsage.TotalUsage,
+		Read: st.Read.UTC(), CPUUsageNanos: st.CPUStats.CPUUsage.TotalUsage, OnlineCPUs: st.CPUStats.OnlineCPUs,
 		MemoryBytes: mem, MemoryLimitBytes: st.MemoryStats.Limit,
 	}
 }

@@ -13,9 +13,10 @@ func TestSampleLeavesOutThePageCache(t *testing.T) {
 		want  uint64
 	}{
 		{"cgroup v2", map[string]uint64{"inactive_file": 30 << 20}, 70 << 20},
-		{"cgroup v1", map[string]uint64{"total_inactive_file": 40 << 20, "inactive_file": 1}, 60 << 20},
+		{"cgroup v1", map[string]uint64{"cache": 40 << 20, "inactive_file": 1}, 60 << 20},
 		{"no cache figure", nil, 100 << 20},
 		{"cache above usage", map[string]uint64{"inactive_file": 200 << 20}, 100 << 20},
+		{"both", map[string]uint64{"cache": 10 << 20, "inactive_file": 50 << 20}, 90 << 20},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var st container.StatsResponse
