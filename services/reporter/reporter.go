@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
@@ -23,6 +24,7 @@ import (
 	"github.com/ecs-agent/ecs-agent/services/reporter/metrics"
 	"github.com/ecs-agent/ecs-agent/services/reporter/outbox"
 	"github.com/ecs-agent/ecs-agent/services/reporter/taskserver"
+	"github.com/ecs-agent/ecs-agent/services/reporter/telemetry"
 )
 
 // Name is the service name, used for the bus connection and logs.
@@ -54,6 +56,10 @@ type Config struct {
 	TaskMetadataRPS, TaskMetadataBurst int
 	// Outbox tunes delivery; zero values take the real agent's defaults.
 	Outbox outbox.Config
+	// Telemetry configures the TCS client (credentials and region are ECS's).
+	Telemetry telemetry.Config
+	// NoTelemetry turns the TCS client off (tests of other parts).
+	NoTelemetry bool
 }
 
 // ConfigFrom derives the reporter's configuration from the agent's.
@@ -80,6 +86,11 @@ func ConfigFrom(c config.Config) Config {
 		cfg.TaskEndpointAddr = hostPort(c.TaskEndpointPort)
 	}
 	cfg.DataDir = c.DataDir
+	cfg.Telemetry = telemetry.Config{
+		SkipTLSVerify: c.SkipTLSVerify,
+		AgentVersion:  config.Version, AgentHash: config.GitHash(), UserAgent: cfg.ECS.UserAgent,
+		DisableMetrics: c.DisableMetrics, DisableHealth: c.DisableHealthCheck,
+	}
 	cfg.TaskMetadataRPS, cfg.TaskMetadataBurst = c.TaskMetadataRPS, c.TaskMetadataBurst
 	return cfg
 }
@@ -230,6 +241,17 @@ func (r *Reporter) Run(ctx context.Context) error {
 		}
 	})
 	wg.Go(func() { _ = ob.Run(ctx) })
+	if !r.cfg.NoTelemetry {
+		tc := r.cfg.Telemetry
+		tc.Region = r.cfg.ECS.Region
+		tc.Credentials = credentials.NewStaticCredentialsProvider(r.cfg.ECS.AccessKeyID, r.cfg.ECS.SecretAccessKey, r.cfg.ECS.SessionToken)
+		client := telemetry.New(tc, r.state, telemetry.BusEngine{Conn: r.nc}, r.nc, r.log)
+		wg.Go(func() {
+			if err := client.Run(ctx); err != nil {
+				r.log.Error().Err(err).Msg("the TCS client stopped; no telemetry will be published")
+			}
+		})
+	}
 	r.log.Info().Stringer("introspection", r.IntrospectionAddr()).Stringer("metrics", r.MetricsAddr()).
 		Stringer("task_endpoints", r.TaskEndpointAddr()).Msg("reporter running")
 	close(r.ready)
