@@ -58,8 +58,6 @@ type Config struct {
 	Outbox outbox.Config
 	// Telemetry configures the TCS client (credentials and region are ECS's).
 	Telemetry telemetry.Config
-	// NoTelemetry turns the TCS client off (tests of other parts).
-	NoTelemetry bool
 }
 
 // ConfigFrom derives the reporter's configuration from the agent's.
@@ -241,17 +239,17 @@ func (r *Reporter) Run(ctx context.Context) error {
 		}
 	})
 	wg.Go(func() { _ = ob.Run(ctx) })
-	if !r.cfg.NoTelemetry {
-		tc := r.cfg.Telemetry
-		tc.Region = r.cfg.ECS.Region
-		tc.Credentials = credentials.NewStaticCredentialsProvider(r.cfg.ECS.AccessKeyID, r.cfg.ECS.SecretAccessKey, r.cfg.ECS.SessionToken)
-		client := telemetry.New(tc, r.state, telemetry.BusEngine{Conn: r.nc}, r.nc, r.log)
-		wg.Go(func() {
-			if err := client.Run(ctx); err != nil {
-				r.log.Error().Err(err).Msg("the TCS client stopped; no telemetry will be published")
-			}
-		})
-	}
+	// The TCS client always runs, as the real agent's does; what it publishes
+	// follows ECS_DISABLE_METRICS and ECS_DISABLE_DOCKER_HEALTH_CHECK.
+	tc := r.cfg.Telemetry
+	tc.Region = r.cfg.ECS.Region
+	tc.Credentials = credentials.NewStaticCredentialsProvider(r.cfg.ECS.AccessKeyID, r.cfg.ECS.SecretAccessKey, r.cfg.ECS.SessionToken)
+	client := telemetry.New(tc, r.state, telemetry.BusEngine{Conn: r.nc}, r.nc, r.log)
+	wg.Go(func() {
+		if err := client.Run(ctx); err != nil {
+			r.log.Error().Err(err).Msg("the TCS client stopped; no telemetry will be published")
+		}
+	})
 	r.log.Info().Stringer("introspection", r.IntrospectionAddr()).Stringer("metrics", r.MetricsAddr()).
 		Stringer("task_endpoints", r.TaskEndpointAddr()).Msg("reporter running")
 	close(r.ready)
