@@ -115,6 +115,14 @@ type Config struct {
 	// (unless ECS_DISABLE_DOCKER_HEALTH_CHECK, DisableHealthCheck above) and the
 	// instance status still go out on it, as with the real agent.
 	DisableMetrics bool
+	// PollMetrics is ECS_POLL_METRICS (true, the real agent's default since 1.40):
+	// dockerexec polls each running container's stats (one reading every
+	// PollingMetricsWaitDuration) instead of holding Docker's stats stream, which
+	// costs dockerd and containerd a reading of every container every second.
+	PollMetrics bool
+	// PollingMetricsWaitDuration is ECS_POLLING_METRICS_WAIT_DURATION (10s; 5s-20s,
+	// outside it the nearest bound with a warning).
+	PollingMetricsWaitDuration time.Duration
 
 	// Image lifecycle: stalled pulls and image cleanup (PROTOCOL.md §6.2, §6.3).
 	//
@@ -627,8 +635,19 @@ func (p *parser) ports(key string, dst *[]int) {
 }
 
 // telemetry reads the variables of the TCS client.
+// Its defaults are set here too, to keep the feature in one place.
 func (p *parser) telemetry(c *Config) {
+	c.PollMetrics, c.PollingMetricsWaitDuration = true, 10*time.Second
 	p.boolean("ECS_DISABLE_METRICS", &c.DisableMetrics)
+	p.boolean("ECS_POLL_METRICS", &c.PollMetrics)
+	p.duration("ECS_POLLING_METRICS_WAIT_DURATION", &c.PollingMetricsWaitDuration, 0)
+	const lo, hi = 5 * time.Second, 20 * time.Second
+	if v, ok := p.str("ECS_POLLING_METRICS_WAIT_DURATION"); ok && p.err == nil {
+		if d := min(max(c.PollingMetricsWaitDuration, lo), hi); d != c.PollingMetricsWaitDuration {
+			p.warnings = append(p.warnings, fmt.Sprintf("ECS_POLLING_METRICS_WAIT_DURATION=%q is not within [%s, %s]; using %s", v, lo, hi, d))
+			c.PollingMetricsWaitDuration = d
+		}
+	}
 }
 
 // minImageCleanupInterval is the real agent's minimum ECS_IMAGE_CLEANUP_INTERVAL.

@@ -131,7 +131,11 @@ func (s *Service) Run(ctx context.Context) error {
 
 	w := newWatcher(s.docker, js, s.inst, s.log)
 	background.Go(func() { w.run(ctx) })
-	st := newStreamer(s.docker, s.nc, s.inst, s.log)
+	var poll time.Duration
+	if s.cfg.StatsPoll {
+		poll = s.cfg.StatsPollInterval
+	}
+	st := newStreamer(s.docker, s.nc, s.inst, poll, s.log)
 	background.Go(func() { st.run(ctx) })
 
 	<-ctx.Done()

@@ -14,6 +14,7 @@ import (
 // Stats is the Docker call the stats endpoint makes.
 type Stats interface {
 	ContainerStats(ctx context.Context, id string, stream bool) (container.StatsResponseReader, error)
+	ContainerStatsOneShot(ctx context.Context, id string) (container.StatsResponseReader, error)
 }
 
 // maxStatsBytes bounds one stats sample; the engine's is a few kilobytes.

@@ -18,16 +18,18 @@ import (
 	"github.com/ecs-agent/ecs-agent/bus/logger"
 )
 
-// The stats streamer feeds the reporter's TCS client. Docker's stats stream costs
-// the engine a reading of each container's cgroup every second, so it runs only
-// while someone wants the samples: a consumer repeats a StatsDemand every
-// bus.StatsDemandInterval, and the streams stay open for bus.StatsDemandTTL after
-// the last one. With metrics disabled (ECS_DISABLE_METRICS) or TCS unreachable no
-// demand comes, and no stream is open.
+// The stats streamer feeds the reporter's TCS client. Reading a container's stats
+// costs the engine (dockerd asks containerd for the cgroup's figures), so it runs
+// only while someone wants the samples: a consumer repeats a StatsDemand every
+// bus.StatsDemandInterval, and the readings go on for bus.StatsDemandTTL after the
+// last one. With metrics disabled (ECS_DISABLE_METRICS) or TCS unreachable no demand
+// comes, and the engine is not asked. Per container it either polls (ECS_POLL_METRICS,
+// the default: one one-shot reading every ECS_POLLING_METRICS_WAIT_DURATION) or holds
+// Docker's stats stream (a reading every second, several times the engine's CPU).
 //
-//	demand ──▶ reconcile every streamReconcile: one stream per running managed
-//	           container of this instance; streams of containers gone are closed
-//	no demand for StatsDemandTTL ──▶ every stream closed
+//	demand ──▶ reconcile every streamReconcile: one poller (or stream) per running
+//	           managed container of this instance; those of containers gone end
+//	no demand for StatsDemandTTL ──▶ every poller and stream ends
 //
 // Each reading is published as a bus.ContainerStatsSample on the container's
 // StatsSampleSubject.
@@ -40,6 +42,7 @@ const streamReconcile = 5 * time.Second
 type StatsStream interface {
 	ContainerList(ctx context.Context, opts container.ListOptions) ([]container.Summary, error)
 	ContainerStats(ctx context.Context, id string, stream bool) (container.StatsResponseReader, error)
+	ContainerStatsOneShot(ctx context.Context, id string) (container.StatsResponseReader, error)
 }
 
 type streamer struct {
@@ -48,6 +51,9 @@ type streamer struct {
 	inst   *instance
 	log    zerolog.Logger
 	now    func() time.Time
+	// poll, when set, is the wait between two one-shot readings of a container
+	// (ECS_POLL_METRICS); zero holds Docker's stats stream instead.
+	poll time.Duration
 
 	lastDemand atomic.Int64  // Unix nanoseconds of the last StatsDemand heard
 	kick       chan struct{} // a first demand: reconcile now
@@ -57,8 +63,8 @@ type streamer struct {
 	wg      sync.WaitGroup
 }
 
-func newStreamer(d StatsStream, nc *nats.Conn, inst *instance, log zerolog.Logger) *streamer {
-	return &streamer{docker: d, nc: nc, inst: inst, log: log.With().Str("component", "stats").Logger(),
+func newStreamer(d StatsStream, nc *nats.Conn, inst *instance, poll time.Duration, log zerolog.Logger) *streamer {
+	return &streamer{docker: d, nc: nc, inst: inst, poll: poll, log: log.With().Str("component", "stats").Logger(),
 		now: time.Now, streams: map[string]context.CancelFunc{}, kick: make(chan struct{}, 1)}
 }
 
@@ -131,7 +137,11 @@ func (s *streamer) reconcile(ctx context.Context) {
 		sctx, stop := context.WithCancel(ctx)
 		s.streams[c.ID] = stop
 		s.wg.Go(func() {
-			s.stream(sctx, c.ID, task, name)
+			if s.poll > 0 {
+				s.pollStats(sctx, c.ID, task, name)
+			} else {
+				s.stream(sctx, c.ID, task, name)
+			}
 			s.mu.Lock()
 			delete(s.streams, c.ID)
 			s.mu.Unlock()
@@ -185,6 +195,41 @@ func (s *streamer) stream(ctx context.Context, id, task, name string) {
 		}
 		if err := s.nc.Publish(subject, data); err != nil {
 			log.Debug().Err(err).Msg("publishing a stats sample")
+		}
+	}
+}
+
+// pollStats publishes one one-shot reading of a container every s.poll until the
+// container is gone or ctx ends: Docker reads the container once per poll, not once
+// a second.
+func (s *streamer) pollStats(ctx context.Context, id, task, name string) {
+	log := s.log.With().Str(logger.FieldTaskARN, task).Str(logger.FieldContainer, name).Str(logger.FieldDockerID, id).Logger()
+	subject := bus.StatsSampleSubject(task, name)
+	t := time.NewTicker(s.poll)
+	defer t.Stop()
+	for {
+		rd, err := s.docker.ContainerStatsOneShot(ctx, id)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Debug().Err(err).Msg("reading the container's stats")
+			}
+			return
+		}
+		var st container.StatsResponse
+		err = json.NewDecoder(io.LimitReader(rd.Body, maxStatsBytes)).Decode(&st)
+		rd.Body.Close()
+		if err != nil || st.Read.IsZero() || (st.CPUStats.CPUUsage.TotalUsage == 0 && st.MemoryStats.Usage == 0 && st.PidsStats.Current == 0) {
+			return // the container has stopped
+		}
+		if data, err := json.Marshal(sampleOf(st, task, name, id)); err == nil {
+			if err := s.nc.Publish(subject, data); err != nil {
+				log.Debug().Err(err).Msg("publishing a stats sample")
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }

@@ -8,11 +8,25 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/ecs-agent/ecs-agent/bus"
+	"github.com/ecs-agent/ecs-agent/services/dockerexec"
 )
 
 func TestStatsAreStreamedOnlyWhileWanted(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		poll bool
+	}{{"stream", false}, {"poll", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.StatsPoll, cfg.StatsPollInterval = tc.poll, 200*time.Millisecond
+			statsOnDemand(t, cfg, tc.poll)
+		})
+	}
+}
+
+func statsOnDemand(t *testing.T, cfg dockerexec.Config, poll bool) {
 	engine := fakeEngine()
-	h := startService(t, testConfig(), engine)
+	h := startService(t, cfg, engine)
 	created, err := call[bus.CreateRequest, bus.CreateReply](t, h, bus.SubjectDockerCreate, createReq("app"))
 	if err != nil {
 		t.Fatal(err)
@@ -49,5 +63,14 @@ func TestStatsAreStreamedOnlyWhileWanted(t *testing.T) {
 		}
 	case <-time.After(3 * time.Second):
 		t.Fatal("no sample within 3 s of a demand")
+	}
+	if poll { // a reading every poll interval, from the same poller
+		for i := range 3 {
+			select {
+			case <-samples:
+			case <-time.After(time.Second):
+				t.Fatalf("poll %d did not come", i+2)
+			}
+		}
 	}
 }
