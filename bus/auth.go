@@ -48,10 +48,11 @@ const responseTTL = 24 * time.Hour
 //	             credentials, the docker list and info
 //	scheduler    the outbox, task records, the ledger,      desired tasks, container events
 //	             docker commands
-//	dockerexec   container events, its event cursor,        docker commands, $SRV
-//	             replies to requests it received
-//	reporter     docker stats                               the outbox; registration, task records
-//	                                                        and credentials (sealed)
+//	dockerexec   container events, its event cursor,        docker commands, $SRV, stats demands
+//	             replies to requests it received, stats
+//	             samples
+//	reporter     docker stats and ping, stats demands,      the outbox; registration, task records
+//	             the docker info                            and credentials (sealed); stats samples
 //	viewer       (nothing)                                  desired tasks, container events, the
 //	                                                        outbox, registration and task records
 func Permissions(u User) *server.Permissions {
@@ -84,8 +85,8 @@ func Permissions(u User) *server.Permissions {
 		pub = append(pub, kvRead(BucketLedger)...)
 		pub = append(pub, kvRead(BucketInstance)...)
 	case UserDockerexec:
-		sub = append(sub, DockerSubjectPrefix+".>", "$SRV.>")
-		pub = append(pub, SubjectEventsAll, kvWrite(BucketDockerexec))
+		sub = append(sub, DockerSubjectPrefix+".>", "$SRV.>", SubjectStatsDemand)
+		pub = append(pub, SubjectEventsAll, kvWrite(BucketDockerexec), SubjectStatsSamplesAll)
 		pub = append(pub, streamInfo(StreamEvents)...)
 		pub = append(pub, kvRead(BucketDockerexec)...)
 		pub = append(pub, kvRead(BucketInstance)...)
@@ -98,7 +99,12 @@ func Permissions(u User) *server.Permissions {
 		pub = append(pub, kvRead(BucketTasks)...)
 		pub = append(pub, kvRead(BucketCredentials)...)
 		// Container stats for the task metadata endpoint, and nothing else of Docker.
-		pub = append(pub, SubjectDockerStats)
+		pub = append(pub, SubjectDockerStats, SubjectDockerPing)
+		// The engine's version, for the TCS URL (as the session reads it).
+		pub = append(pub, "$SRV.INFO."+DockerService, "$SRV.INFO."+DockerService+".>")
+		// Stats samples for the TCS client, streamed while it asks for them.
+		pub = append(pub, SubjectStatsDemand)
+		sub = append(sub, SubjectStatsSamplesAll)
 	case UserViewer:
 		sub = append(sub, SubjectDesiredAll, SubjectEventsAll, SubjectOutboxAll,
 			"$KV."+BucketTasks+".>", "$KV."+BucketInstance+".>")

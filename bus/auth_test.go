@@ -184,3 +184,42 @@ func TestHealthProbesStayWithTheirUser(t *testing.T) {
 	_ = session.Flush()
 	waitDenied(t, d, 2, "session asking the scheduler's health")
 }
+
+func TestStatsSamplesFlowFromDockerexecToTheReporterOnly(t *testing.T) {
+	b := bustest.Start(t)
+	subj := bus.StatsSampleSubject("arn:aws:ecs:us-west-2:123456789012:task/c/x", "web")
+	rep, rd := connectAs(t, b, bus.UserReporter)
+	got := make(chan *nats.Msg, 4)
+	if _, err := rep.ChanSubscribe(bus.SubjectStatsSamplesAll, got); err != nil {
+		t.Fatal(err)
+	}
+	_ = rep.Flush()
+	for _, u := range []bus.User{bus.UserSession, bus.UserScheduler, bus.UserReporter} {
+		nc, d := connectAs(t, b, u)
+		_ = nc.Publish(subj, []byte(`{}`))
+		_ = nc.Flush()
+		waitDenied(t, d, 1, string(u)+" publishing a stats sample")
+	}
+	de, dd := connectAs(t, b, bus.UserDockerexec)
+	demands := make(chan *nats.Msg, 1)
+	if _, err := de.ChanSubscribe(bus.SubjectStatsDemand, demands); err != nil {
+		t.Fatal(err)
+	}
+	_ = de.Flush()
+	if err := de.Publish(subj, []byte(`{"type":"ContainerStatsSample"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.Publish(bus.SubjectStatsDemand, []byte(`{"type":"StatsDemand"}`)); err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range []chan *nats.Msg{got, demands} {
+		select {
+		case <-ch:
+		case <-time.After(3 * time.Second):
+			t.Fatal("a stats sample or demand did not arrive")
+		}
+	}
+	if dd.count() != 0 || rd.count() != 0 {
+		t.Fatalf("refused: %v %v", dd.errs, rd.errs)
+	}
+}

@@ -117,6 +117,14 @@ type StatsReply struct {
 	DockerStats json.RawMessage `json:"dockerStats"`
 }
 
+// PingRequest asks dockerexec to ping the engine.
+type PingRequest struct{}
+
+// PingReply is the engine's answer to a ping.
+type PingReply struct {
+	APIVersion string `json:"apiVersion,omitempty"`
+}
+
 // CreateReply identifies the created (or already existing) container.
 type CreateReply struct {
 	DockerID   string `json:"dockerId"`

@@ -84,6 +84,9 @@ type ContainerSpec struct {
 	Secrets []Secret `json:"secrets,omitempty"`
 	// RegistryAuth names the credentials of a private registry.
 	RegistryAuth *RegistryAuth `json:"registryAuth,omitempty"`
+	// HealthCheckType is "docker" when the container has a Docker health check
+	// (ACS healthCheckType): only such containers' health is reported to TCS.
+	HealthCheckType string `json:"healthCheckType,omitempty"`
 	// RestartPolicy, when enabled, restarts the container in place when it exits.
 	RestartPolicy *RestartPolicy `json:"restartPolicy,omitempty"`
 }
@@ -97,6 +100,9 @@ type RestartPolicy struct {
 	IgnoredExitCodes     []int `json:"ignoredExitCodes,omitempty"`
 	RestartAttemptPeriod int   `json:"restartAttemptPeriod,omitempty"` // seconds
 }
+
+// HealthCheckDocker is the HealthCheckType of a container with a Docker health check.
+const HealthCheckDocker = "docker"
 
 // Secret is one secret of a container: a reference, never a value.
 type Secret struct {
@@ -243,6 +249,10 @@ type Registration struct {
 	RegisteredAt         time.Time `json:"registeredAt"`
 	// AgentVersion is the version string the introspection API reports.
 	AgentVersion string `json:"agentVersion,omitempty"`
+	// TelemetryEndpoint is DiscoverPollEndpoint's telemetryEndpoint (TCS), stored by
+	// the session, the one owner of the endpoint cache, whenever it learns a new one;
+	// empty until then.
+	TelemetryEndpoint string `json:"telemetryEndpoint,omitempty"`
 	// Resources are what the instance was registered with: the scheduler admits
 	// tasks against exactly these, so that it and the control plane agree.
 	Resources HostResources `json:"resources"`
@@ -296,18 +306,20 @@ type TaskRecord struct {
 
 // ContainerRecord is one container of a TaskRecord.
 type ContainerRecord struct {
-	Name            string           `json:"name"`
-	Image           string           `json:"image"`
-	ImageID         string           `json:"imageId,omitempty"`
-	ImageDigest     string           `json:"imageDigest,omitempty"`
-	DockerID        string           `json:"dockerId,omitempty"`
-	DockerName      string           `json:"dockerName,omitempty"`
-	DesiredStatus   Status           `json:"desiredStatus"`
-	KnownStatus     Status           `json:"knownStatus"`
-	SentStatus      Status           `json:"sentStatus,omitempty"`
-	ExitCode        *int             `json:"exitCode,omitempty"`
-	Reason          string           `json:"reason,omitempty"`
-	Health          Health           `json:"health,omitempty"`
+	Name          string `json:"name"`
+	Image         string `json:"image"`
+	ImageID       string `json:"imageId,omitempty"`
+	ImageDigest   string `json:"imageDigest,omitempty"`
+	DockerID      string `json:"dockerId,omitempty"`
+	DockerName    string `json:"dockerName,omitempty"`
+	DesiredStatus Status `json:"desiredStatus"`
+	KnownStatus   Status `json:"knownStatus"`
+	SentStatus    Status `json:"sentStatus,omitempty"`
+	ExitCode      *int   `json:"exitCode,omitempty"`
+	Reason        string `json:"reason,omitempty"`
+	Health        Health `json:"health,omitempty"`
+	// HealthSince is when Health last changed (Docker's event time when known).
+	HealthSince     *time.Time       `json:"healthSince,omitempty"`
 	Essential       bool             `json:"essential"`
 	NetworkBindings []NetworkBinding `json:"networkBindings,omitempty"`
 	CreatedAt       *time.Time       `json:"createdAt,omitempty"`

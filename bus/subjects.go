@@ -32,18 +32,35 @@ const (
 	SubjectDockerInspect = DockerSubjectPrefix + ".inspect"
 	SubjectDockerList    = DockerSubjectPrefix + ".list"
 	SubjectDockerStats   = DockerSubjectPrefix + ".stats"
+	// SubjectDockerPing asks whether the engine answers (PingRequest, PingReply): the
+	// reporter's CONTAINER_RUNTIME instance status.
+	SubjectDockerPing = DockerSubjectPrefix + ".ping"
 	// A task's resources, provisioned before its containers and removed at its
 	// cleanup: Docker volumes and the task cgroup.
 	SubjectDockerVolumeCreate = DockerSubjectPrefix + ".volume.create"
 	SubjectDockerVolumeRemove = DockerSubjectPrefix + ".volume.remove"
 	SubjectDockerCgroupCreate = DockerSubjectPrefix + ".cgroup.create"
 	SubjectDockerCgroupRemove = DockerSubjectPrefix + ".cgroup.remove"
+
+	// SubjectStatsSamplesAll carries ContainerStatsSample messages (dockerexec →
+	// reporter), plain NATS with no stream (a lost sample is replaced by the next
+	// one): ecs.v1.stats.sample.<task-id>.<container-name>.
+	SubjectStatsSamplesAll = Prefix + ".stats.sample.>"
+	// SubjectStatsDemand carries StatsDemand messages (reporter → dockerexec): while
+	// one was heard within StatsDemandTTL, dockerexec streams the stats of every
+	// running managed container.
+	SubjectStatsDemand = Prefix + ".stats.demand"
 )
 
 // HealthSubject is where the process connected as u answers health probes
 // (`-healthcheck`): a request from u itself, answered on u's inbox.
 func HealthSubject(u User) string {
 	return Prefix + ".health." + Token(string(u))
+}
+
+// StatsSampleSubject is the subject of one container's stats samples.
+func StatsSampleSubject(taskARN, container string) string {
+	return Prefix + ".stats.sample." + Token(TaskID(taskARN)) + "." + Token(container)
 }
 
 // DesiredSubject is the subject of a task's desired state.

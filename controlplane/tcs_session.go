@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"sync"
@@ -144,7 +145,7 @@ func (ts *tcsSession) readLoop() {
 		if err != nil {
 			return
 		}
-		env, err := acs.Decode(frame)
+		env, err := acs.Decode(tcsBody(frame))
 		if err != nil {
 			ts.log.Warn().Err(err).Msg("ignoring an undecodable TCS frame")
 			continue
@@ -184,6 +185,21 @@ func (ts *tcsSession) readLoop() {
 			ts.log.Debug().Str("type", env.Type).Msg("ignoring a TCS message of unknown type")
 		}
 	}
+}
+
+// tcsBody is the JSON envelope of an agent's frame. The real agent sends each
+// request as the SigV4-signed HTTP headers of a GET of the socket's URL with the
+// envelope as its body, a blank line, then the envelope; a bare envelope is taken as
+// it is. The per-frame signature is not checked (the upgrade's was).
+func tcsBody(frame []byte) []byte {
+	trimmed := bytes.TrimLeft(frame, " \t\r\n")
+	if len(trimmed) > 0 && trimmed[0] == '{' {
+		return trimmed
+	}
+	if _, body, ok := bytes.Cut(frame, []byte("\r\n\r\n")); ok {
+		return body
+	}
+	return frame
 }
 
 // decode reads a publication; a malformed one is answered with a

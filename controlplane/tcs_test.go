@@ -156,3 +156,23 @@ func getAdmin(t *testing.T, e *env, path string, v any) int {
 	_ = json.NewDecoder(resp.Body).Decode(v)
 	return resp.StatusCode
 }
+
+// The real agent writes each request behind the signed HTTP headers of a GET of the
+// socket's URL (its wsclient's MakeRequestHook): those frames are read too.
+func TestTCSFramesBehindSignedHeaders(t *testing.T) {
+	e := newEnv(t, controlplane.Config{})
+	c := e.createCluster(t, "c")
+	inst := e.registerInstance(t, "c", 2048, 2000)
+	arn := aws.ToString(e.runTask(t, "c", e.registerTaskDef(t, healthDef())).TaskArn)
+	a := dialTCS(t, e, c, inst)
+	body := fmt.Sprintf(realHealthFrame, c, inst, c, "HEALTHY", "HEALTHY", arn)
+	frame := "Authorization: AWS4-HMAC-SHA256 Credential=AKIDECSLOCALDEV/20261202/us-west-2/ecs/aws4_request, SignedHeaders=host;x-amz-date, Signature=00\r\n" +
+		"Host: 127.0.0.1\r\nX-Amz-Date: 20261202T160000Z\r\n\r\n" + body
+	if err := a.ws.WriteMessage(websocket.TextMessage, []byte(frame)); err != nil {
+		t.Fatal(err)
+	}
+	a.next(tcs.TypeAckPublishHealth, 5*time.Second)
+	if d := e.describeTask(t, "c", arn); d.HealthStatus != types.HealthStatusHealthy {
+		t.Errorf("task health %s after a header-prefixed frame", d.HealthStatus)
+	}
+}

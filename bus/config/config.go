@@ -138,6 +138,23 @@ type Config struct {
 	// name; a user without one uses its file under $ECS_DATADIR/bus/users.
 	BusPasswords map[string]string
 
+	// Telemetry (TCS, PROTOCOL.md §3): container metrics, container health and the
+	// instance status, published by the reporter.
+	//
+	// DisableMetrics is ECS_DISABLE_METRICS (false): no PublishMetricsRequest, and no
+	// Docker stats streamed for it. The TCS socket is still held: container health
+	// (unless ECS_DISABLE_DOCKER_HEALTH_CHECK, DisableHealthCheck above) and the
+	// instance status still go out on it, as with the real agent.
+	DisableMetrics bool
+	// PollMetrics is ECS_POLL_METRICS (true, the real agent's default since 1.40):
+	// dockerexec polls each running container's stats (one reading every
+	// PollingMetricsWaitDuration) instead of holding Docker's stats stream, which
+	// costs dockerd and containerd a reading of every container every second.
+	PollMetrics bool
+	// PollingMetricsWaitDuration is ECS_POLLING_METRICS_WAIT_DURATION (10s; 5s-20s,
+	// outside it the nearest bound with a warning).
+	PollingMetricsWaitDuration time.Duration
+
 	// Image lifecycle: stalled pulls and image cleanup (PROTOCOL.md §6.2, §6.3).
 	//
 	// ImagePullInactivityTimeout cancels a pull whose progress stream is silent that
@@ -469,6 +486,7 @@ func FromEnv(lookup Lookup) (Config, error) {
 	p.duration("ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION_JITTER", &c.TaskCleanupWaitJitter, 0)
 	// Deployment: the process's behaviour under a container supervisor.
 	p.boolean("ECS_WAIT_ON_TERMINAL_ERROR", &c.WaitOnTerminalError)
+	p.telemetry(&c)
 	if v, ok := p.str("ECS_BUS_URL"); ok {
 		c.BusURL = p.busURL("ECS_BUS_URL", v)
 	}
@@ -750,6 +768,22 @@ func (p *parser) ports(key string, dst *[]int) {
 			}
 		}
 		*dst = ports
+	}
+}
+
+// telemetry reads the variables of the TCS client.
+// Its defaults are set here too, to keep the feature in one place.
+func (p *parser) telemetry(c *Config) {
+	c.PollMetrics, c.PollingMetricsWaitDuration = true, 10*time.Second
+	p.boolean("ECS_DISABLE_METRICS", &c.DisableMetrics)
+	p.boolean("ECS_POLL_METRICS", &c.PollMetrics)
+	p.duration("ECS_POLLING_METRICS_WAIT_DURATION", &c.PollingMetricsWaitDuration, 0)
+	const lo, hi = 5 * time.Second, 20 * time.Second
+	if v, ok := p.str("ECS_POLLING_METRICS_WAIT_DURATION"); ok && p.err == nil {
+		if d := min(max(c.PollingMetricsWaitDuration, lo), hi); d != c.PollingMetricsWaitDuration {
+			p.warnings = append(p.warnings, fmt.Sprintf("ECS_POLLING_METRICS_WAIT_DURATION=%q is not within [%s, %s]; using %s", v, lo, hi, d))
+			c.PollingMetricsWaitDuration = d
+		}
 	}
 }
 

@@ -518,3 +518,27 @@ func TestEmptyVariableLeavesTheFileValue(t *testing.T) {
 		t.Fatalf("backend %q cluster %q, want the file's backend and the environment's cluster", c.BackendHost, c.Cluster)
 	}
 }
+
+func TestTelemetry(t *testing.T) {
+	c, err := FromEnv(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DisableMetrics || c.DisableHealthCheck || !c.PollMetrics || c.PollingMetricsWaitDuration != 10*time.Second {
+		t.Errorf("telemetry defaults: %+v", c)
+	}
+	for v, want := range map[string]time.Duration{"2s": 5 * time.Second, "15s": 15 * time.Second, "1m": 20 * time.Second} {
+		c, err := FromEnv(env(map[string]string{"ECS_POLL_METRICS": "false", "ECS_POLLING_METRICS_WAIT_DURATION": v}))
+		if err != nil || c.PollMetrics || c.PollingMetricsWaitDuration != want {
+			t.Errorf("ECS_POLLING_METRICS_WAIT_DURATION=%s: %v, %v %s, want %s", v, err, c.PollMetrics, c.PollingMetricsWaitDuration, want)
+		}
+	}
+	c, err = FromEnv(env(map[string]string{"ECS_DISABLE_METRICS": "true", "ECS_DISABLE_DOCKER_HEALTH_CHECK": "true"}))
+	if err != nil || !c.DisableMetrics || !c.DisableHealthCheck {
+		t.Errorf("ECS_DISABLE_METRICS=true: %v, %+v", err, c)
+	}
+	_, err = FromEnv(env(map[string]string{"ECS_DISABLE_METRICS": "sometimes"}))
+	if err == nil || !strings.Contains(err.Error(), "ECS_DISABLE_METRICS") || !strings.Contains(err.Error(), "sometimes") {
+		t.Errorf("a bad ECS_DISABLE_METRICS: %v", err)
+	}
+}

@@ -9,6 +9,11 @@ import (
 
 // Config is what dockerexec needs of the agent's configuration.
 type Config struct {
+	// StatsPoll (ECS_POLL_METRICS) polls each container's stats every
+	// StatsPollInterval (ECS_POLLING_METRICS_WAIT_DURATION) for the TCS client
+	// instead of holding Docker's stats stream.
+	StatsPoll         bool
+	StatsPollInterval time.Duration
 	// DockerHost is the engine's address (DOCKER_HOST); empty means the Docker
 	// client's own default.
 	DockerHost string
@@ -131,6 +136,8 @@ func ConfigFrom(c config.Config) Config {
 		SharedVolumeMatchFullConfig: c.SharedVolumeMatchFullConfig,
 		CgroupPath:                  c.CgroupPath,
 		PullInactivityTimeout:       c.ImagePullInactivityTimeout,
+		StatsPoll:                   c.PollMetrics,
+		StatsPollInterval:           c.PollingMetricsWaitDuration,
 		ImageCleanup: ImageCleanupConfig{
 			Disabled:                 c.ImageCleanupDisabled,
 			Interval:                 c.ImageCleanupInterval,
@@ -148,6 +155,9 @@ func ConfigFrom(c config.Config) Config {
 // withDefaults fills zero fields, so that a Config built by hand (tests, the
 // all-in-one binary) works.
 func (c Config) withDefaults() Config {
+	if c.StatsPollInterval <= 0 {
+		c.StatsPollInterval = 10 * time.Second
+	}
 	if c.HostPortBindIP == "" {
 		c.HostPortBindIP = "0.0.0.0"
 	}

@@ -132,6 +132,7 @@ func (s *Service) Run(ctx context.Context) error {
 		{"inspect", bus.SubjectDockerInspect, decoded(s.handleInspect)},
 		{"list", bus.SubjectDockerList, decoded(s.handleList)},
 		{"stats", bus.SubjectDockerStats, decoded(s.handleStats)},
+		{"ping", bus.SubjectDockerPing, decoded(s.handlePing)},
 		{"volume-create", bus.SubjectDockerVolumeCreate, decoded(s.handleVolumeCreate)},
 		{"volume-remove", bus.SubjectDockerVolumeRemove, decoded(s.handleVolumeRemove)},
 		{"cgroup-create", bus.SubjectDockerCgroupCreate, decoded(s.handleCgroupCreate)},
@@ -149,6 +150,12 @@ func (s *Service) Run(ctx context.Context) error {
 	w := newWatcher(s.docker, js, s.inst, s.log)
 	w.excludeIPv6 = s.cfg.ExcludeIPv6PortBinding
 	background.Go(func() { w.run(ctx) })
+	var poll time.Duration
+	if s.cfg.StatsPoll {
+		poll = s.cfg.StatsPollInterval
+	}
+	st := newStreamer(s.docker, s.nc, s.inst, poll, s.log)
+	background.Go(func() { st.run(ctx) })
 
 	<-ctx.Done()
 	if err := svc.Stop(); err != nil {

@@ -14,6 +14,7 @@ import (
 // Stats is the Docker call the stats endpoint makes.
 type Stats interface {
 	ContainerStats(ctx context.Context, id string, stream bool) (container.StatsResponseReader, error)
+	ContainerStatsOneShot(ctx context.Context, id string) (container.StatsResponseReader, error)
 }
 
 // maxStatsBytes bounds one stats sample; the engine's is a few kilobytes.
@@ -44,4 +45,16 @@ func (s *Service) handleStats(ctx context.Context, req bus.StatsRequest) (bus.St
 		return bus.StatsReply{}, bus.Errorf(bus.CodeInternal, "the engine's stats of container %s are not JSON", in.ID)
 	}
 	return bus.StatsReply{DockerStats: json.RawMessage(bytes.TrimSpace(raw))}, nil
+}
+
+// handlePing pings the engine: the reporter's CONTAINER_RUNTIME instance status is
+// OK while it answers.
+func (s *Service) handlePing(ctx context.Context, _ bus.PingRequest) (bus.PingReply, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
+	defer cancel()
+	p, err := s.docker.Ping(ctx)
+	if err != nil {
+		return bus.PingReply{}, engineError(err, bus.CodeUnavailable, false, "pinging the Docker engine")
+	}
+	return bus.PingReply{APIVersion: p.APIVersion}, nil
 }

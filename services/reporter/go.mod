@@ -56,3 +56,10 @@ require (
 )
 
 replace github.com/ecs-agent/ecs-agent/awsclient => ../../awsclient
+
+require (
+	github.com/ecs-agent/ecs-agent/acs v0.0.0
+	github.com/gorilla/websocket v1.5.3
+)
+
+replace github.com/ecs-agent/ecs-agent/acs => ../../acs

@@ -25,6 +25,7 @@ import (
 	"github.com/ecs-agent/ecs-agent/services/reporter/metrics"
 	"github.com/ecs-agent/ecs-agent/services/reporter/outbox"
 	"github.com/ecs-agent/ecs-agent/services/reporter/taskserver"
+	"github.com/ecs-agent/ecs-agent/services/reporter/telemetry"
 )
 
 // Name is the service name, used for the bus connection and logs.
@@ -61,6 +62,8 @@ type Config struct {
 	TaskMetadataRPS, TaskMetadataBurst int
 	// Outbox tunes delivery; zero values take the real agent's defaults.
 	Outbox outbox.Config
+	// Telemetry configures the TCS client (credentials and region are ECS's).
+	Telemetry telemetry.Config
 }
 
 // ConfigFrom derives the reporter's configuration from the agent's.
@@ -90,6 +93,11 @@ func ConfigFrom(c config.Config) Config {
 		cfg.TaskEndpointAddr = hostPort(c.TaskEndpointPort)
 	}
 	cfg.DataDir = c.DataDir
+	cfg.Telemetry = telemetry.Config{
+		SkipTLSVerify: c.SkipTLSVerify,
+		AgentVersion:  config.Version, AgentHash: config.GitHash(), UserAgent: cfg.ECS.UserAgent,
+		DisableMetrics: c.DisableMetrics, DisableHealth: c.DisableHealthCheck,
+	}
 	cfg.TaskMetadataRPS, cfg.TaskMetadataBurst = c.TaskMetadataRPS, c.TaskMetadataBurst
 	return cfg
 }
@@ -253,6 +261,17 @@ func (r *Reporter) Run(ctx context.Context) error {
 		}
 	})
 	wg.Go(func() { _ = ob.Run(ctx) })
+	// The TCS client always runs, as the real agent's does; what it publishes
+	// follows ECS_DISABLE_METRICS and ECS_DISABLE_DOCKER_HEALTH_CHECK.
+	tc := r.cfg.Telemetry
+	// Signed with the credentials and region the ECS client resolved (the SDK's chain).
+	tc.Region, tc.Credentials = r.ecs.AWS().Region, r.ecs.AWS().Credentials
+	client := telemetry.New(tc, r.state, telemetry.BusEngine{Conn: r.nc}, r.nc, r.log)
+	wg.Go(func() {
+		if err := client.Run(ctx); err != nil {
+			r.log.Error().Err(err).Msg("the TCS client stopped; no telemetry will be published")
+		}
+	})
 	r.log.Info().Stringer("introspection", r.IntrospectionAddr()).Stringer("metrics", r.MetricsAddr()).
 		Stringer("task_endpoints", r.TaskEndpointAddr()).Msg("reporter running")
 	close(r.ready)

@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/gorilla/websocket"
+
+	"github.com/ecs-agent/ecs-agent/awsclient"
 )
 
 // fakeCP is an in-test control plane: the three ECS JSON 1.1 calls the session
@@ -187,7 +189,7 @@ func verifySig(r *http.Request, creds aws.Credentials, region string, body []byt
 			req.Header.Set(h, r.Header.Get(h))
 		}
 	}
-	hash := emptySHA256
+	hash := awsclient.EmptySHA256
 	if body != nil {
 		hash = sha256Hex(body)
 	}

@@ -50,6 +50,7 @@ type Service struct {
 
 	// Owned by Run's goroutine.
 	endpoints          map[string]cachedEndpoint
+	storedTelemetry    string // the telemetry endpoint last stored in the registration
 	dockerVersion      string // learnt from dockerexec; cfg.DockerVersion wins when set
 	askedDockerVersion bool
 
@@ -95,21 +96,16 @@ func New(cfg Config, nc *nats.Conn, log zerolog.Logger) (*Service, error) {
 	}
 	cfg.Region = ac.Region
 	svc := &Service{
-		m:      m,
-		cfg:    cfg,
-		log:    log.With().Str(logger.FieldService, "session").Str(logger.FieldCluster, cfg.Cluster).Logger(),
-		nc:     nc,
-		js:     js,
-		aws:    ac,
-		api:    newECSClient(ac, cfg),
-		creds:  ac.Credentials,
-		signer: v4.NewSigner(),
-		dialer: &websocket.Dialer{
-			HandshakeTimeout: cfg.Timers.HandshakeTimeout,
-			TLSClientConfig:  awsclient.TLSConfig(cfg.SkipTLSVerify),
-			ReadBufferSize:   4 << 10,
-			WriteBufferSize:  32 << 10,
-		},
+		m:         m,
+		cfg:       cfg,
+		log:       log.With().Str(logger.FieldService, "session").Str(logger.FieldCluster, cfg.Cluster).Logger(),
+		nc:        nc,
+		js:        js,
+		aws:       ac,
+		api:       newECSClient(ac, cfg),
+		creds:     ac.Credentials,
+		signer:    v4.NewSigner(),
+		dialer:    awsclient.WebsocketDialer(cfg.Timers.HandshakeTimeout, cfg.SkipTLSVerify),
 		now:       time.Now,
 		endpoints: map[string]cachedEndpoint{},
 		latestSeq: -1,

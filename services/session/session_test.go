@@ -228,6 +228,7 @@ func TestRegistrationRequest(t *testing.T) {
 		Resources:            bus.HostResources{CPU: 2048, MemoryMiB: 1900, ReservedPorts: []int{22, 2375}, ReservedPortsUDP: []int{}},
 	}
 	reg.RegisteredAt = time.Time{}
+	reg.TelemetryEndpoint = "" // stored once ACS's endpoint is discovered (TestTelemetryEndpointIsStoredInTheRegistration)
 	if !reflect.DeepEqual(reg, want) {
 		t.Errorf("stored registration = %+v\nwant %+v", reg, want)
 	}
@@ -423,5 +424,25 @@ func TestACSURLCarriesDockerVersionFromDockerexec(t *testing.T) {
 	sock := h.cp.next(t, 10*time.Second)
 	if q := sock.query["dockerVersion"]; len(q) != 1 || q[0] != "DockerVersion: 20.10.24" {
 		t.Fatalf("dockerVersion = %v", q)
+	}
+}
+
+func TestTelemetryEndpointIsStoredInTheRegistration(t *testing.T) {
+	h := newHarness(t, "test")
+	h.start()
+	h.cp.next(t, 10*time.Second) // DiscoverPollEndpoint answered, ACS connected
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		reg := h.registration()
+		if reg.TelemetryEndpoint == h.cp.srv.URL+"/" {
+			if reg.ContainerInstanceArn == "" || reg.Resources.CPU == 0 {
+				t.Fatalf("the rest of the registration was lost: %+v", reg)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("telemetry endpoint %q, want %q", reg.TelemetryEndpoint, h.cp.srv.URL+"/")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

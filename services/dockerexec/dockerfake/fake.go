@@ -653,6 +653,11 @@ func (e *Engine) ContainerStats(ctx context.Context, id string, _ bool) (contain
 	return container.StatsResponseReader{Body: io.NopCloser(bytes.NewReader(append(data, '\n'))), OSType: "linux"}, nil
 }
 
+// ContainerStatsOneShot returns one sample, as ContainerStats does.
+func (e *Engine) ContainerStatsOneShot(ctx context.Context, id string) (container.StatsResponseReader, error) {
+	return e.ContainerStats(ctx, id, false)
+}
+
 func matchLabels(labels map[string]string, want []string) bool {
 	for _, w := range want {
 		k, v, hasValue := strings.Cut(w, "=")

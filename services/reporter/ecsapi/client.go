@@ -62,7 +62,12 @@ var _ api = (*ecs.Client)(nil)
 // Client submits task state changes.
 type Client struct {
 	api api
+	aws aws.Config
 }
+
+// AWS is the resolved SDK configuration (credentials, region) the client calls
+// with, for the other clients of the reporter (the TCS websocket's signature).
+func (c *Client) AWS() aws.Config { return c.aws }
 
 // New builds a client. Retries are left to the caller (the outbox's backoff), so
 // the SDK makes exactly one attempt per call and every failure is visible and
@@ -83,7 +88,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	return &Client{api: ecs.NewFromConfig(ac, func(o *ecs.Options) {
+	return &Client{aws: ac, api: ecs.NewFromConfig(ac, func(o *ecs.Options) {
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 		}

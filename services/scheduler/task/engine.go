@@ -521,13 +521,11 @@ func ApplyEvent(rec *bus.TaskRecord, ev bus.ContainerEvent, now time.Time) bool 
 	if c.DockerID == "" && ev.DockerID != "" && c.KnownStatus != bus.StatusStopped {
 		c.DockerID = ev.DockerID
 	}
-	if ev.Health != "" {
-		c.Health = ev.Health
-	}
 	at := now
 	if ev.TimeNano > 0 {
 		at = time.Unix(0, ev.TimeNano)
 	}
+	setHealth(c, ev.Health, at)
 	switch ev.Status {
 	case bus.StatusCreated:
 		if c.KnownStatus.Before(bus.StatusCreated) {
@@ -560,6 +558,16 @@ func ApplyEvent(rec *bus.TaskRecord, ev bus.ContainerEvent, now time.Time) bool 
 	return before != fmt.Sprintf("%+v", *c)
 }
 
+// setHealth records a container's health and, when it changed, since when.
+func setHealth(c *bus.ContainerRecord, h bus.Health, at time.Time) {
+	if h == "" || h == c.Health {
+		return
+	}
+	c.Health = h
+	since := at.UTC()
+	c.HealthSince = &since
+}
+
 // ApplyState applies what an inspect returned (after a restart, or the periodic
 // check for missed events).
 func ApplyState(rec *bus.TaskRecord, name string, st bus.ContainerState, now time.Time) {
@@ -573,9 +581,7 @@ func ApplyState(rec *bus.TaskRecord, name string, st bus.ContainerState, now tim
 	if st.DockerName != "" && c.DockerName == "" {
 		c.DockerName = st.DockerName
 	}
-	if st.Health != "" {
-		c.Health = st.Health
-	}
+	setHealth(c, st.Health, now)
 	if len(st.NetworkBindings) > 0 {
 		c.NetworkBindings = st.NetworkBindings
 	}

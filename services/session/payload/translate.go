@@ -128,16 +128,17 @@ func volume(v acs.Volume) (bus.VolumeSpec, error) {
 
 func container(c acs.Container) (bus.ContainerSpec, error) {
 	cs := bus.ContainerSpec{
-		Name:        c.Name,
-		Image:       c.Image,
-		CPU:         c.CPU,
-		Memory:      c.Memory,
-		Essential:   c.Essential,
-		Command:     c.Command,
-		EntryPoint:  c.EntryPoint,
-		Environment: c.Environment,
-		Links:       c.Links,
-		Privileged:  c.Privileged != nil && *c.Privileged,
+		Name:            c.Name,
+		Image:           c.Image,
+		CPU:             c.CPU,
+		Memory:          c.Memory,
+		Essential:       c.Essential,
+		Command:         c.Command,
+		EntryPoint:      c.EntryPoint,
+		Environment:     c.Environment,
+		Links:           c.Links,
+		Privileged:      c.Privileged != nil && *c.Privileged,
+		HealthCheckType: c.HealthCheckType,
 		DockerConfig: bus.DockerConfig{
 			Config:     deref(c.DockerConfig.Config),
 			HostConfig: deref(c.DockerConfig.HostConfig),
