@@ -237,6 +237,7 @@ func (a agentEnv) vars() []string {
 		metrics = append(metrics, v+"="+strconv.Itoa(a.MetricsPorts[i]))
 	}
 	return append(metrics,
+		"ECS_ENABLE_PROMETHEUS_METRICS=true",
 		"ECS_CLUSTER="+a.Cluster,
 		"AWS_DEFAULT_REGION="+region,
 		"AWS_ACCESS_KEY_ID="+devAccessKey,

@@ -213,7 +213,9 @@ type Config struct {
 	LogLevelOnInstance string
 	// LogOutputFormat is ECS_LOG_OUTPUT_FORMAT: logfmt (default) or json.
 	LogOutputFormat string
-	// PrometheusMetrics is ECS_ENABLE_PROMETHEUS_METRICS (false).
+	// PrometheusMetrics is ECS_ENABLE_PROMETHEUS_METRICS (false, as the real
+	// agent): without it no process serves /metrics, and the metrics ports are 0
+	// (neither served nor reserved).
 	PrometheusMetrics bool
 	// logLevelSet: ECS_LOGLEVEL was given, so -loglevel does not apply.
 	logLevelSet bool
@@ -515,6 +517,9 @@ func FromEnv(lookup Lookup) (Config, error) {
 	}
 	if p.err != nil {
 		return Config{}, p.err
+	}
+	if !c.PrometheusMetrics {
+		c.MetricsPort, c.BusMetricsPort, c.SessionMetricsPort, c.SchedulerMetricsPort, c.DockerexecMetricsPort = 0, 0, 0, 0, 0
 	}
 	c.Warnings = p.warnings
 	if err := c.Validate(); err != nil {

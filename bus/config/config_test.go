@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -331,6 +332,14 @@ func TestMetricsPorts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Without ECS_ENABLE_PROMETHEUS_METRICS no process serves /metrics.
+	if got := []int{c.MetricsPort, c.BusMetricsPort, c.SessionMetricsPort, c.SchedulerMetricsPort, c.DockerexecMetricsPort}; !reflect.DeepEqual(got, []int{0, 0, 0, 0, 0}) {
+		t.Errorf("metrics ports %v without ECS_ENABLE_PROMETHEUS_METRICS", got)
+	}
+	c, err = FromEnv(env(map[string]string{"ECS_ENABLE_PROMETHEUS_METRICS": "true"}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	got := []int{c.MetricsPort, c.BusMetricsPort, c.SessionMetricsPort, c.SchedulerMetricsPort, c.DockerexecMetricsPort}
 	for i, want := range []int{51680, 51681, 51682, 51683, 51684} {
 		if got[i] != want {
@@ -338,7 +347,8 @@ func TestMetricsPorts(t *testing.T) {
 		}
 	}
 	c, err = FromEnv(env(map[string]string{
-		"ECS_METRICS_PORT": "0", "ECS_BUS_METRICS_PORT": "9001", "ECS_SESSION_METRICS_PORT": "0",
+		"ECS_ENABLE_PROMETHEUS_METRICS": "true",
+		"ECS_METRICS_PORT":              "0", "ECS_BUS_METRICS_PORT": "9001", "ECS_SESSION_METRICS_PORT": "0",
 		"ECS_SCHEDULER_METRICS_PORT": "9003", "ECS_DOCKEREXEC_METRICS_PORT": "9004",
 	}))
 	if err != nil {
