@@ -167,6 +167,7 @@ func unknownClusterWaits(t *testing.T, pod podEnv) {
 		"-e", "ECS_CLUSTER="+cluster, "-e", "ECS_WAIT_ON_TERMINAL_ERROR=true",
 		"-e", "ECS_BACKEND_HOST="+pod.Backend, "-e", "AWS_DEFAULT_REGION="+region,
 		"-e", "AWS_ACCESS_KEY_ID="+devAccessKey, "-e", "AWS_SECRET_ACCESS_KEY="+devSecretKey,
+		"-e", "AWS_EC2_METADATA_DISABLED=true", // off EC2: nothing to ask 169.254.169.254
 		"-e", "ECS_INTROSPECTION_PORT="+strconv.Itoa(freePort(t)), "-e", "ECS_TASK_ENDPOINT_PORT="+strconv.Itoa(freePort(t)),
 		"-e", "ECS_METRICS_PORT=0", "-e", "ECS_LOGLEVEL=info",
 		pod.Image)

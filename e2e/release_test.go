@@ -55,6 +55,7 @@ func TestReleaseImageDockerRun(t *testing.T) {
 		"AWS_DEFAULT_REGION=" + region,
 		"AWS_ACCESS_KEY_ID=" + devAccessKey,
 		"AWS_SECRET_ACCESS_KEY=" + devSecretKey,
+		"AWS_EC2_METADATA_DISABLED=true", // off EC2: nothing to ask 169.254.169.254
 		"ECS_HOST_PORT_BIND_IP=127.0.0.1",
 		"ECS_IMAGE_PULL_BEHAVIOR=prefer-cached",
 		"ECS_INTROSPECTION_PORT=" + strconv.Itoa(intro),
