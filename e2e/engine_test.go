@@ -83,23 +83,7 @@ func busybox(name string, essential bool, cmd ...string) types.ContainerDefiniti
 // reported PENDING (its container PENDING with the image digest), then RUNNING, then
 // STOPPED with exit code 42, in that order.
 func TestReportSequenceFromRegistry(t *testing.T) {
-	requireDocker(t)
-	registry := localRegistry(t)
-	image := registry + "/busybox:latest"
-	t.Cleanup(func() { _ = exec.Command("docker", "image", "rm", "-f", image).Run() })
-
-	b := newBackend(t)
-	agent := startProc(t, "amazon-ecs-agent", binary(t, "amazon-ecs-agent"), b.Env.vars())
-	waitInstance(t, b.ECS, b.Env.Cluster, agent, b.CP)
-	in := peerTaskDef(t, "simple-exit")
-	in.ContainerDefinitions[0].Image = aws.String(image)
-	td, err := b.ECS.RegisterTaskDefinition(t.Context(), &in)
-	if err != nil {
-		t.Fatalf("RegisterTaskDefinition: %v", err)
-	}
-	arn := runTask(t, b.ECS, b.Env.Cluster, aws.ToString(td.TaskDefinition.TaskDefinitionArn))
-	waitTaskStatus(t, b.ECS, b.Env.Cluster, arn, "STOPPED", 2*time.Minute, agent, b.CP)
-
+	_, _, b, arn, _ := simpleExitFromRegistry(t)
 	got := reports(t, b, arn)
 	var seq []string
 	for _, r := range got {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
 // localRegistry starts Debian's docker-registry on 127.0.0.1 (on 51670, the port the
@@ -65,27 +66,34 @@ func startRegistry(t *testing.T, port int, extraConf string) string {
 	return addr
 }
 
-// TestPullFromLocalRegistry runs simple-exit with its original image name,
-// 127.0.0.1:51670/busybox:latest, served by a local registry and absent from the
-// engine: the agent pulls it, and the task ends as usual.
-func TestPullFromLocalRegistry(t *testing.T) {
+// simpleExitFromRegistry runs simple-exit, its image served by a local registry and
+// absent from the engine, on the all-in-one agent until it is STOPPED.
+func simpleExitFromRegistry(t *testing.T) (registry, image string, b backend, arn string, task types.Task) {
+	t.Helper()
 	requireDocker(t)
-	registry := localRegistry(t)
-	image := registry + "/busybox:latest"
+	registry = localRegistry(t)
+	image = registry + "/busybox:latest"
 	t.Cleanup(func() { _ = exec.Command("docker", "image", "rm", "-f", image).Run() })
 
-	b := newBackend(t)
+	b = newBackend(t)
 	agent := startProc(t, "amazon-ecs-agent", binary(t, "amazon-ecs-agent"), b.Env.vars())
 	waitInstance(t, b.ECS, b.Env.Cluster, agent, b.CP)
-
 	in := peerTaskDef(t, "simple-exit")
 	in.ContainerDefinitions[0].Image = aws.String(image)
 	td, err := b.ECS.RegisterTaskDefinition(t.Context(), &in)
 	if err != nil {
 		t.Fatalf("RegisterTaskDefinition: %v", err)
 	}
-	arn := runTask(t, b.ECS, b.Env.Cluster, aws.ToString(td.TaskDefinition.TaskDefinitionArn))
-	task := waitTaskStatus(t, b.ECS, b.Env.Cluster, arn, "STOPPED", 2*time.Minute, agent, b.CP)
+	arn = runTask(t, b.ECS, b.Env.Cluster, aws.ToString(td.TaskDefinition.TaskDefinitionArn))
+	task = waitTaskStatus(t, b.ECS, b.Env.Cluster, arn, "STOPPED", 2*time.Minute, agent, b.CP)
+	return registry, image, b, arn, task
+}
+
+// TestPullFromLocalRegistry runs simple-exit with its original image name,
+// 127.0.0.1:51670/busybox:latest, served by a local registry and absent from the
+// engine: the agent pulls it, and the task ends as usual.
+func TestPullFromLocalRegistry(t *testing.T) {
+	registry, image, _, _, task := simpleExitFromRegistry(t)
 	if ec := task.Containers[0].ExitCode; ec == nil || *ec != 42 {
 		t.Fatalf("exit code %v (reason %q), want 42", ec, aws.ToString(task.Containers[0].Reason))
 	}
