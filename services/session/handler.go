@@ -71,6 +71,9 @@ func (s *Service) handleFrame(ctx context.Context, c sender, frame []byte, work 
 				Msg("dropping a PayloadMessage without messageId, clusterArn or containerInstanceArn")
 			return true
 		}
+		for _, t := range m.Tasks {
+			log.Debug().Str(logger.FieldMessageID, m.MessageID).Str(logger.FieldTaskARN, t.Arn).Msg("task received")
+		}
 		return enqueue(ctx, work, inbound{payload: &m})
 
 	case acs.TypeTaskManifestMessage:
