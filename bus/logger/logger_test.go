@@ -52,7 +52,11 @@ func TestFileRotatesHourly(t *testing.T) {
 	defer c.Close()
 	l.Info().Msg("first hour")
 	ticks <- time.Now()
-	ticks <- time.Now() // the first rotation is done once the second tick is taken
+	// The rotation runs on the rotating goroutine once it has the tick: wait for it
+	// (a second tick as a sync point would start a second rotation, racing the write).
+	for deadline := time.Now().Add(2 * time.Second); len(backups(t, file)) == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	l.Info().Msg("second hour")
 	if n := len(backups(t, file)); n != 1 {
 		t.Fatalf("%d rotated files after an hour, want 1", n)
