@@ -80,6 +80,7 @@ var jsonFields = map[string]struct {
 	"InstanceAttributes":                  {"ECS_INSTANCE_ATTRIBUTES", jsonRaw},
 	"ContainerInstanceTags":               {"ECS_CONTAINER_INSTANCE_TAGS", jsonRaw},
 	"PrometheusMetricsEnabled":            {"ECS_ENABLE_PROMETHEUS_METRICS", jsonText},
+	"EnableRuntimeStats":                  {"ECS_ENABLE_RUNTIME_STATS", jsonText},
 	"CgroupPath":                          {"ECS_CGROUP_PATH", jsonText},
 	"CgroupCPUPeriod":                     {"ECS_CGROUP_CPU_PERIOD", jsonDuration},
 	"TaskMetadataSteadyStateRate":         {"", jsonText}, // with TaskMetadataBurstRate, below
@@ -245,6 +246,7 @@ func (p *parser) logging(c *Config) {
 		}
 	}
 	p.boolean("ECS_ENABLE_PROMETHEUS_METRICS", &c.PrometheusMetrics)
+	p.boolean("ECS_ENABLE_RUNTIME_STATS", &c.RuntimeStats)
 	p.boolean("AWS_EC2_METADATA_DISABLED", &c.IMDSDisabled)
 	p.boolean(envNoIID, &c.NoIID)
 	if v, ok := p.str("ECS_UPDATES_ENABLED"); ok && c.UpdatesEnabled {

@@ -217,6 +217,11 @@ type Config struct {
 	// agent): without it no process serves /metrics, and the metrics ports are 0
 	// (neither served nor reserved).
 	PrometheusMetrics bool
+	// RuntimeStats is ECS_ENABLE_RUNTIME_STATS (false, as the real agent): the Go
+	// runtime's profiles under /debug/pprof/ on the introspection port (the
+	// reporter, the all-in-one agent) and, for the other processes of the pod, on
+	// their metrics ports, which then stay open even without PrometheusMetrics.
+	RuntimeStats bool
 	// logLevelSet: ECS_LOGLEVEL was given, so -loglevel does not apply.
 	logLevelSet bool
 
@@ -519,7 +524,10 @@ func FromEnv(lookup Lookup) (Config, error) {
 		return Config{}, p.err
 	}
 	if !c.PrometheusMetrics {
-		c.MetricsPort, c.BusMetricsPort, c.SessionMetricsPort, c.SchedulerMetricsPort, c.DockerexecMetricsPort = 0, 0, 0, 0, 0
+		c.MetricsPort = 0
+		if !c.RuntimeStats {
+			c.BusMetricsPort, c.SessionMetricsPort, c.SchedulerMetricsPort, c.DockerexecMetricsPort = 0, 0, 0, 0
+		}
 	}
 	c.Warnings = p.warnings
 	if err := c.Validate(); err != nil {

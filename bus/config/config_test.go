@@ -357,6 +357,18 @@ func TestMetricsPorts(t *testing.T) {
 	if c.MetricsPort != 0 || c.BusMetricsPort != 9001 || c.SessionMetricsPort != 0 || c.SchedulerMetricsPort != 9003 || c.DockerexecMetricsPort != 9004 {
 		t.Errorf("ports = %+v", c)
 	}
+	// The runtime profiles keep the pod's metrics ports open without /metrics; the
+	// reporter's profiles are on the introspection port.
+	c, err = FromEnv(env(map[string]string{"ECS_ENABLE_RUNTIME_STATS": "true"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := []int{c.MetricsPort, c.BusMetricsPort, c.SessionMetricsPort, c.SchedulerMetricsPort, c.DockerexecMetricsPort}; !c.RuntimeStats || !reflect.DeepEqual(got, []int{0, 51681, 51682, 51683, 51684}) {
+		t.Errorf("ECS_ENABLE_RUNTIME_STATS=true: runtime stats %v, ports %v", c.RuntimeStats, got)
+	}
+	if _, err := FromEnv(env(map[string]string{"ECS_ENABLE_RUNTIME_STATS": "sometimes"})); err == nil || !strings.Contains(err.Error(), "ECS_ENABLE_RUNTIME_STATS") {
+		t.Errorf("a bad ECS_ENABLE_RUNTIME_STATS: %v", err)
+	}
 	for _, k := range []string{"ECS_BUS_METRICS_PORT", "ECS_SESSION_METRICS_PORT", "ECS_SCHEDULER_METRICS_PORT", "ECS_DOCKEREXEC_METRICS_PORT"} {
 		if _, err := FromEnv(env(map[string]string{k: "70000"})); err == nil || !strings.Contains(err.Error(), k) || !strings.Contains(err.Error(), "70000") {
 			t.Errorf("%s=70000: %v", k, err)

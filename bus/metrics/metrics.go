@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/ecs-agent/ecs-agent/bus/config"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,12 +30,31 @@ func NewRegistry() *prometheus.Registry {
 	return reg
 }
 
-// Handler serves GET /metrics from g in the Prometheus text format.
-func Handler(g prometheus.Gatherer) http.Handler {
+// Handler serves GET /metrics from g in the Prometheus text format (none when g is
+// nil) and, with profiles, the Go runtime's profiles under /debug/pprof/
+// (ECS_ENABLE_RUNTIME_STATS).
+func Handler(g prometheus.Gatherer, profiles bool) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	if g != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	}
+	if profiles {
+		Profiles(mux)
+	}
 	return mux
 }
+
+// Profiles adds the Go runtime's profiles (net/http/pprof) under /debug/pprof/.
+func Profiles(mux *http.ServeMux) {
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+}
+
+// ProfilePaths are the paths Profiles serves, for a listing of commands.
+var ProfilePaths = []string{"/debug/pprof/", "/debug/pprof/cmdline", "/debug/pprof/profile", "/debug/pprof/symbol", "/debug/pprof/trace"}
 
 // Addr is the loopback address of a metrics port; "" for 0 (disabled).
 func Addr(port int) string {
@@ -43,14 +64,30 @@ func Addr(port int) string {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 }
 
-// Serve binds addr and serves g's /metrics until ctx ends; it returns the bound
-// address. variable names the setting the address comes from, for the error.
-func Serve(ctx context.Context, addr, variable string, g prometheus.Gatherer, log zerolog.Logger) (net.Addr, error) {
+// ServeProcess serves a process's metrics port: g's /metrics with
+// ECS_ENABLE_PROMETHEUS_METRICS, the runtime profiles with ECS_ENABLE_RUNTIME_STATS,
+// nothing when port is 0. variable names the port's setting, for the error.
+func ServeProcess(ctx context.Context, cfg config.Config, port int, variable string, g prometheus.Gatherer, log zerolog.Logger) error {
+	addr := Addr(port)
+	if addr == "" || !cfg.PrometheusMetrics && !cfg.RuntimeStats {
+		return nil
+	}
+	if !cfg.PrometheusMetrics {
+		g = nil
+	}
+	_, err := Serve(ctx, addr, variable, Handler(g, cfg.RuntimeStats), log)
+	return err
+}
+
+// Serve binds addr and serves h until ctx ends; it returns the bound address.
+// variable names the setting the address comes from, for the error.
+func Serve(ctx context.Context, addr, variable string, h http.Handler, log zerolog.Logger) (net.Addr, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics (%s): %w", variable, err)
 	}
-	srv := &http.Server{Handler: Handler(g), ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}
+	// WriteTimeout leaves room for a 30 s CPU profile.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 65 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error().Err(err).Msg("metrics server stopped")
@@ -62,7 +99,7 @@ func Serve(ctx context.Context, addr, variable string, g prometheus.Gatherer, lo
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	log.Info().Stringer("addr", ln.Addr()).Msg("serving /metrics")
+	log.Info().Stringer("addr", ln.Addr()).Msg("serving metrics")
 	return ln.Addr(), nil
 }
 

@@ -134,12 +134,28 @@ func TestIntrospection(t *testing.T) {
 	})
 
 	commands := `{"AvailableCommands":["/v1/metadata","/v1/tasks","/license"]}`
-	for _, p := range []string{"/", "/v2/nothing", "/v1/tasksx"} {
+	for _, p := range []string{"/", "/v2/nothing", "/v1/tasksx", "/debug/pprof/"} {
 		if code, _, body := get(t, base, p); code != 200 || body != commands {
 			t.Errorf("GET %s: %d %s", p, code, body)
 		}
 	}
 	if code, ct, body := get(t, base, "/license"); code != 200 || !strings.HasPrefix(ct, "text/plain") || !strings.Contains(body, "Apache License") {
 		t.Errorf("license: %d %q %.60s", code, ct, body)
+	}
+}
+
+// ECS_ENABLE_RUNTIME_STATS: the runtime's profiles on the introspection port, and
+// listed among its commands.
+func TestIntrospectionRuntimeStats(t *testing.T) {
+	h := newHarness(t)
+	cfg := h.config()
+	cfg.RuntimeStats = true
+	rr := h.start(cfg)
+	base := "http://" + rr.r.IntrospectionAddr().String()
+	if _, _, body := get(t, base, "/"); !strings.Contains(body, `"/license","/debug/pprof/",`) {
+		t.Errorf("commands: %s", body)
+	}
+	if code, _, body := get(t, base, "/debug/pprof/goroutine?debug=1"); code != 200 || !strings.Contains(body, "goroutine profile:") {
+		t.Errorf("goroutine profile: %d %.80s", code, body)
 	}
 }

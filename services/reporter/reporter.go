@@ -44,6 +44,9 @@ type Config struct {
 	// IntrospectionAddr is where the introspection API listens
 	// (127.0.0.1:ECS_INTROSPECTION_PORT); empty disables it. Port 0 picks a free one.
 	IntrospectionAddr string
+	// RuntimeStats adds the Go runtime's profiles (/debug/pprof/) to the
+	// introspection API (ECS_ENABLE_RUNTIME_STATS).
+	RuntimeStats bool
 	// MetricsAddr is where /metrics listens (127.0.0.1:51680); empty disables it.
 	MetricsAddr string
 	// Metrics is where the reporter registers its metrics and Gatherer what its
@@ -93,6 +96,7 @@ func ConfigFrom(c config.Config) Config {
 		cfg.TaskEndpointAddr = hostPort(c.TaskEndpointPort)
 	}
 	cfg.DataDir = c.DataDir
+	cfg.RuntimeStats = c.RuntimeStats
 	cfg.Telemetry = telemetry.Config{
 		SkipTLSVerify: c.SkipTLSVerify,
 		AgentVersion:  config.Version, AgentHash: config.GitHash(), UserAgent: cfg.ECS.UserAgent,
@@ -213,7 +217,7 @@ func (r *Reporter) Run(ctx context.Context) error {
 
 	var servers []*http.Server
 	if r.cfg.IntrospectionAddr != "" {
-		h := introspection.Handler(r.cfg.Cluster, config.VersionString(), r.state)
+		h := introspection.Handler(r.cfg.Cluster, config.VersionString(), r.state, r.cfg.RuntimeStats)
 		srv, addr, err := serve(r.cfg.IntrospectionAddr, h, r.log.With().Str("component", "introspection").Logger())
 		if err != nil {
 			return fmt.Errorf("reporter: introspection (ECS_INTROSPECTION_PORT): %w", err)
@@ -224,7 +228,7 @@ func (r *Reporter) Run(ctx context.Context) error {
 		r.addrMu.Unlock()
 	}
 	if r.cfg.MetricsAddr != "" && gather != nil {
-		srv, addr, err := serve(r.cfg.MetricsAddr, busmetrics.Handler(gather), r.log.With().Str("component", "metrics").Logger())
+		srv, addr, err := serve(r.cfg.MetricsAddr, busmetrics.Handler(gather, false), r.log.With().Str("component", "metrics").Logger())
 		if err != nil {
 			shutdown(servers)
 			return fmt.Errorf("reporter: metrics (ECS_METRICS_PORT): %w", err)

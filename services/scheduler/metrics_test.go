@@ -16,7 +16,7 @@ func TestMetricsFollowATask(t *testing.T) {
 	e := newEnv(t)
 	reg := busmetrics.NewRegistry()
 	e.cfg.Metrics = reg
-	srv := httptest.NewServer(busmetrics.Handler(reg))
+	srv := httptest.NewServer(busmetrics.Handler(reg, false))
 	defer srv.Close()
 	e.docker.exits["exit"] = fakeExit{after: 100 * time.Millisecond, code: 42}
 	e.start()

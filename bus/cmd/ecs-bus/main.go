@@ -36,7 +36,7 @@ func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	if err := bus.Prepare(ctx, bus.DialConfig{Name: "ecs-bus", User: bus.UserAdmin, InProcess: srv, Password: users[bus.UserAdmin], Log: log}); err != nil {
 		return err
 	}
-	if addr := busmetrics.Addr(cfg.BusMetricsPort); addr != "" {
+	if cfg.PrometheusMetrics && cfg.BusMetricsPort > 0 {
 		nc, err := bus.Dial(bus.DialConfig{Name: "ecs-bus-metrics", User: bus.UserAdmin, InProcess: srv, Password: users[bus.UserAdmin], Log: log})
 		if err != nil {
 			return err
@@ -50,9 +50,11 @@ func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 		if err := busmetrics.RegisterJetStream(reg, js, log); err != nil {
 			return err
 		}
-		if _, err := busmetrics.Serve(ctx, addr, "ECS_BUS_METRICS_PORT", reg, log); err != nil {
+		if err := busmetrics.ServeProcess(ctx, cfg, cfg.BusMetricsPort, "ECS_BUS_METRICS_PORT", reg, log); err != nil {
 			return err
 		}
+	} else if err := busmetrics.ServeProcess(ctx, cfg, cfg.BusMetricsPort, "ECS_BUS_METRICS_PORT", nil, log); err != nil {
+		return err
 	}
 	log.Info().Str("url", srv.ClientURL()).Str("store", store).Str("credentials", bus.CredentialsDir(cfg.DataDir)).Msg("bus ready")
 	<-ctx.Done()

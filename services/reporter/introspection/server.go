@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ecs-agent/ecs-agent/bus"
+	busmetrics "github.com/ecs-agent/ecs-agent/bus/metrics"
 )
 
 //go:embed license.txt
@@ -24,24 +25,32 @@ type Source interface {
 }
 
 // Handler serves the introspection API. cluster is the configured cluster, reported
-// until the instance is registered; version is the agent's version string.
-func Handler(cluster, version string, src Source) http.Handler {
-	h := &handler{cluster: cluster, version: version, src: src}
+// until the instance is registered; version is the agent's version string; with
+// profiles, the Go runtime's profiles are served and listed too
+// (ECS_ENABLE_RUNTIME_STATS).
+func Handler(cluster, version string, src Source, profiles bool) http.Handler {
+	h := &handler{cluster: cluster, version: version, src: src,
+		commands: []string{"/v1/metadata", "/v1/tasks", "/license"}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/metadata", h.metadata)
 	mux.HandleFunc("/v1/tasks", h.tasks)
 	mux.HandleFunc("/license", h.license)
-	mux.HandleFunc("/", h.commands)
+	mux.HandleFunc("/", h.listCommands)
+	if profiles {
+		busmetrics.Profiles(mux)
+		h.commands = append(h.commands, busmetrics.ProfilePaths...)
+	}
 	return mux
 }
 
 type handler struct {
 	cluster, version string
 	src              Source
+	commands         []string
 }
 
-func (h *handler) commands(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, CommandsResponse{AvailableCommands: []string{"/v1/metadata", "/v1/tasks", "/license"}})
+func (h *handler) listCommands(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, CommandsResponse{AvailableCommands: h.commands})
 }
 
 func (h *handler) metadata(w http.ResponseWriter, _ *http.Request) {

@@ -29,7 +29,7 @@ func TestExported(t *testing.T) {
 			m.Submitted(250 * time.Millisecond)
 			m.Failed()
 			m.Dropped()
-			srv := httptest.NewServer(busmetrics.Handler(reg))
+			srv := httptest.NewServer(busmetrics.Handler(reg, false))
 			defer srv.Close()
 			fams, err := busmetrics.Scrape(context.Background(), srv.URL+"/metrics")
 			if err != nil {

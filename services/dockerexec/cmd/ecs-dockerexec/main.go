@@ -31,10 +31,8 @@ func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	if err := busmetrics.RegisterBusRTT(reg, nc); err != nil {
 		return err
 	}
-	if addr := busmetrics.Addr(cfg.DockerexecMetricsPort); addr != "" {
-		if _, err := busmetrics.Serve(ctx, addr, "ECS_DOCKEREXEC_METRICS_PORT", reg, log); err != nil {
-			return err
-		}
+	if err := busmetrics.ServeProcess(ctx, cfg, cfg.DockerexecMetricsPort, "ECS_DOCKEREXEC_METRICS_PORT", reg, log); err != nil {
+		return err
 	}
 	svc, err := dockerexec.New(dockerexec.ConfigFrom(cfg), dockerexec.Deps{Conn: nc, Log: log, Metrics: reg})
 	if err != nil {

@@ -30,10 +30,8 @@ func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	if err := busmetrics.RegisterBusRTT(reg, nc); err != nil {
 		return err
 	}
-	if addr := busmetrics.Addr(cfg.SchedulerMetricsPort); addr != "" {
-		if _, err := busmetrics.Serve(ctx, addr, "ECS_SCHEDULER_METRICS_PORT", reg, log); err != nil {
-			return err
-		}
+	if err := busmetrics.ServeProcess(ctx, cfg, cfg.SchedulerMetricsPort, "ECS_SCHEDULER_METRICS_PORT", reg, log); err != nil {
+		return err
 	}
 	sc := scheduler.ConfigFrom(cfg)
 	sc.Metrics = reg

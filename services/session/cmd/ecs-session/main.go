@@ -37,10 +37,8 @@ func run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	if err := busmetrics.RegisterBusRTT(reg, nc); err != nil {
 		return err
 	}
-	if addr := busmetrics.Addr(cfg.SessionMetricsPort); addr != "" {
-		if _, err := busmetrics.Serve(ctx, addr, "ECS_SESSION_METRICS_PORT", reg, log); err != nil {
-			return err
-		}
+	if err := busmetrics.ServeProcess(ctx, cfg, cfg.SessionMetricsPort, "ECS_SESSION_METRICS_PORT", reg, log); err != nil {
+		return err
 	}
 	sc := session.ConfigFrom(cfg)
 	sc.Metrics = reg
