@@ -53,7 +53,7 @@ func Dial(cfg DialConfig) (*nats.Conn, error) {
 		nats.RetryOnFailedConnect(true),
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.ReconnectJitter(100*time.Millisecond, time.Second),
-		nats.PingInterval(10 * time.Second),
+		nats.PingInterval(pingInterval),
 		nats.CustomInboxPrefix(cfg.User.InboxPrefix()),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
@@ -95,7 +95,9 @@ func Dial(cfg DialConfig) (*nats.Conn, error) {
 	}
 	url := cfg.URL
 	if cfg.InProcess != nil {
-		opts = append(opts, nats.InProcessServer(cfg.InProcess.NATS()))
+		// An in-process connection has no network to go stale: no pings, which
+		// would only wake an idle agent.
+		opts = append(opts, nats.InProcessServer(cfg.InProcess.NATS()), nats.PingInterval(0))
 		url = ""
 	} else if url == "" {
 		return nil, errors.New("bus: no URL to dial")
@@ -106,6 +108,10 @@ func Dial(cfg DialConfig) (*nats.Conn, error) {
 	}
 	return nc, nil
 }
+
+// pingInterval is how often a TCP connection to the bus is pinged: a bus process
+// that dies closes its sockets at once, so pings only find a bus that hangs.
+const pingInterval = 30 * time.Second
 
 // onceLog logs each kind of connection problem once until the connection is back, so
 // that a refused password is said clearly without a line per reconnect attempt.

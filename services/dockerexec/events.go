@@ -25,7 +25,7 @@ import (
 //	Docker /events ──reader──▶ queue ──publisher──▶ JetStream (ECS_EVENTS)
 //	  since = cursor ▲            ▲                    ID <dockerID>/<action>/<timeNano>
 //	                 │            └── one "inspect" event per container of the instance, at start
-//	  ecs_dockerexec["events-since"] ◀── saver (every second) ◀── time of the last published event
+//	  ecs_dockerexec["events-since"] ◀── saver (at most once a second, only when it moved) ◀── time of the last published event
 //
 // Nothing that happens while dockerexec is down is lost: the reader resumes from the
 // time of the last event published (persisted in the cursor), and once the instance is
@@ -45,14 +45,19 @@ type watcher struct {
 	log    zerolog.Logger
 	// reconnect is the wait between reconnects to the engine.
 	reconnect backoff.Backoff
-	// published is the time (Unix ns) of the last event published, saved as the cursor.
+	// published is the time (Unix ns) of the last event published, saved as the cursor;
+	// moved tells the saver it changed.
 	published atomic.Int64
+	moved     chan struct{}
+	// changed, when set, is told of every start and stop of a container published (the
+	// stats streamer follows the running containers with it).
+	changed func()
 	// excludeIPv6 leaves IPv6 port bindings out of the states (ECS_EXCLUDE_IPV6_PORTBINDING).
 	excludeIPv6 bool
 }
 
 func newWatcher(d EventSource, js jetstream.JetStream, inst *instance, log zerolog.Logger) *watcher {
-	return &watcher{docker: d, js: js, inst: inst, log: log.With().Str("component", "events").Logger(),
+	return &watcher{docker: d, js: js, inst: inst, log: log.With().Str("component", "events").Logger(), moved: make(chan struct{}, 1),
 		reconnect: backoff.Backoff{Min: 250 * time.Millisecond, Max: 10 * time.Second, Factor: 2, Jitter: 0.2}}
 }
 
@@ -96,10 +101,12 @@ func (w *watcher) run(ctx context.Context) {
 	}
 }
 
-// saveCursor stores the time of the last published event every second while it moves.
+// cursorEvery bounds how often the cursor is stored while events flow.
+const cursorEvery = time.Second
+
+// saveCursor stores the time of the last published event when it has moved, at most
+// once every cursorEvery; an idle engine costs nothing.
 func (w *watcher) saveCursor(ctx context.Context, kv jetstream.KeyValue, saved int64) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
 	save := func(ctx context.Context) {
 		if n := w.published.Load(); n != saved {
 			if _, err := kv.Put(ctx, bus.KeyEventCursor, []byte(strconv.FormatInt(n, 10))); err == nil {
@@ -107,15 +114,24 @@ func (w *watcher) saveCursor(ctx context.Context, kv jetstream.KeyValue, saved i
 			}
 		}
 	}
+	final := func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		save(sctx)
+		cancel()
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			save(sctx)
-			cancel()
+			final()
 			return
-		case <-t.C:
-			save(ctx)
+		case <-w.moved:
+		}
+		save(ctx)
+		select {
+		case <-ctx.Done():
+			final()
+			return
+		case <-time.After(cursorEvery):
 		}
 	}
 }
@@ -267,6 +283,13 @@ func (w *watcher) publishLoop(ctx context.Context, queue <-chan item) {
 		}
 		if it.event != nil && ev.TimeNano > w.published.Load() {
 			w.published.Store(ev.TimeNano)
+			select {
+			case w.moved <- struct{}{}:
+			default:
+			}
+		}
+		if w.changed != nil && (ev.Action == "start" || ev.Status == bus.StatusStopped) {
+			w.changed()
 		}
 		w.log.Debug().Str(logger.FieldTaskARN, ev.TaskArn).Str(logger.FieldContainer, ev.ContainerName).
 			Str(logger.FieldDockerID, ev.DockerID).Str("action", ev.Action).Str("status", string(ev.Status)).

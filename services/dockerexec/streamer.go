@@ -27,16 +27,17 @@ import (
 // the default: one one-shot reading every ECS_POLLING_METRICS_WAIT_DURATION) or holds
 // Docker's stats stream (a reading every second, several times the engine's CPU).
 //
-//	demand ──▶ reconcile every streamReconcile: one poller (or stream) per running
-//	           managed container of this instance; those of containers gone end
+//	demand, a container started or stopped (the event watcher), streamReconcile ──▶
+//	    reconcile: one poller (or stream) per running managed container of this
+//	    instance; those of containers gone end
 //	no demand for StatsDemandTTL ──▶ every poller and stream ends
 //
 // Each reading is published as a bus.ContainerStatsSample on the container's
 // StatsSampleSubject.
 
 // streamReconcile is how often the set of streamed containers is brought in line
-// with the running ones (a new container's first sample comes within it).
-const streamReconcile = 5 * time.Second
+// with the running ones when no container event says so first (an event missed).
+const streamReconcile = time.Minute
 
 // StatsStream is the Docker call the streamer makes, with the listing it needs.
 type StatsStream interface {
@@ -56,7 +57,7 @@ type streamer struct {
 	poll time.Duration
 
 	lastDemand atomic.Int64  // Unix nanoseconds of the last StatsDemand heard
-	kick       chan struct{} // a first demand: reconcile now
+	kick       chan struct{} // a first demand, a container started or stopped: reconcile now
 
 	mu      sync.Mutex
 	streams map[string]context.CancelFunc // by Docker ID
@@ -73,10 +74,7 @@ func (s *streamer) run(ctx context.Context) {
 	sub, err := s.nc.Subscribe(bus.SubjectStatsDemand, func(m *nats.Msg) {
 		if s.lastDemand.Swap(s.now().UnixNano()) == 0 {
 			s.log.Debug().Msg("stats wanted; streaming the running containers' stats")
-			select {
-			case s.kick <- struct{}{}:
-			default:
-			}
+			s.changed()
 		}
 	})
 	if err != nil {
@@ -84,7 +82,7 @@ func (s *streamer) run(ctx context.Context) {
 		return
 	}
 	defer func() { _ = sub.Unsubscribe() }()
-	t := time.NewTicker(streamReconcile)
+	t := time.NewTimer(streamReconcile)
 	defer t.Stop()
 	for {
 		select {
@@ -97,7 +95,28 @@ func (s *streamer) run(ctx context.Context) {
 		case <-s.kick:
 			s.reconcile(ctx)
 		}
+		t.Reset(s.nextReconcile())
 	}
+}
+
+// changed asks for a reconcile now (coalesced with one already asked for).
+func (s *streamer) changed() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// nextReconcile is the wait for the next reconcile without a kick: streamReconcile,
+// or less when the demand runs out sooner, so that the streams end on time.
+func (s *streamer) nextReconcile() time.Duration {
+	d := streamReconcile
+	if last := s.lastDemand.Load(); last != 0 {
+		if left := time.Unix(0, last).Add(bus.StatsDemandTTL).Sub(s.now()); left < d {
+			d = max(left, 0) + 10*time.Millisecond
+		}
+	}
+	return d
 }
 
 // wanted reports whether a demand was heard within the TTL.

@@ -73,4 +73,24 @@ func statsOnDemand(t *testing.T, cfg dockerexec.Config, poll bool) {
 			}
 		}
 	}
+	// A container started while the samples are wanted is followed at once: its
+	// start event says so, long before the once-a-minute reconcile.
+	if _, err := call[bus.CreateRequest, bus.CreateReply](t, h, bus.SubjectDockerCreate, createReq("sidecar")); err != nil {
+		t.Fatal(err)
+	}
+	side := bus.ContainerRef{TaskArn: taskArn, ContainerName: "sidecar"}
+	if _, err := call[bus.StartRequest, bus.ContainerState](t, h, bus.SubjectDockerStart, bus.StartRequest{ContainerRef: side}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(3 * time.Second)
+	for {
+		select {
+		case m := <-samples:
+			if m.Subject == bus.StatsSampleSubject(taskArn, "sidecar") {
+				return
+			}
+		case <-deadline:
+			t.Fatal("no sample of a container started after the demand within 3 s")
+		}
+	}
 }

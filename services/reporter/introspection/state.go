@@ -23,6 +23,8 @@ type State struct {
 	// metadata and credentials endpoints.
 	byEndpoint    map[string]string
 	byCredentials map[string]string
+	// changed is closed (and replaced) at each change of the task records.
+	changed chan struct{}
 }
 
 var _ Source = (*State)(nil)
@@ -52,6 +54,17 @@ func (s *State) Tasks() []bus.TaskRecord {
 		return out[i].Spec.Arn < out[j].Spec.Arn
 	})
 	return out
+}
+
+// TasksChanged returns a channel closed at the next change of the task records,
+// so that a reader waits for one instead of polling.
+func (s *State) TasksChanged() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.changed == nil {
+		s.changed = make(chan struct{})
+	}
+	return s.changed
 }
 
 // TaskByEndpointID returns the task one of whose containers has the task metadata
@@ -129,6 +142,10 @@ func (s *State) setTask(e jetstream.KeyValueEntry, log zerolog.Logger) {
 		s.tasks = map[string]bus.TaskRecord{}
 		s.byEndpoint = map[string]string{}
 		s.byCredentials = map[string]string{}
+	}
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
 	}
 	if e.Operation() != jetstream.KeyValuePut {
 		s.unindex(e.Key())

@@ -52,7 +52,8 @@ type Timers struct {
 	BackoffResetAfter time.Duration
 	// InstanceStatusEvery repeats an unchanged instance status (1 min).
 	InstanceStatusEvery time.Duration
-	// HealthPoll is how often the task records are checked for a health change (1 s).
+	// HealthPoll is the least wait between two looks at the task records for a
+	// health change, made when they change (1 s).
 	HealthPoll time.Duration
 	// ReadWriteTimeout bounds one read or write (3 min: past the heartbeat timeout).
 	ReadWriteTimeout time.Duration
@@ -93,6 +94,8 @@ func (t Timers) withDefaults() Timers {
 type Source interface {
 	Registration() (bus.Registration, bool)
 	Tasks() []bus.TaskRecord
+	// TasksChanged is closed at the next change of the task records.
+	TasksChanged() <-chan struct{}
 }
 
 // Engine is what the client asks of dockerexec.
@@ -123,6 +126,7 @@ type Client struct {
 	now    func() time.Time
 
 	connected  atomic.Bool
+	up         chan struct{} // the socket came up: ask for stats at once
 	counts     struct{ conns, hbs, acks, metrics, health, status, hbTimeouts atomic.Int64 }
 	dockerVers string
 }
@@ -132,7 +136,7 @@ type Client struct {
 func New(cfg Config, src Source, engine Engine, nc *nats.Conn, log zerolog.Logger) *Client {
 	cfg.Timers = cfg.Timers.withDefaults()
 	return &Client{
-		cfg: cfg, src: src, engine: engine, nc: nc,
+		cfg: cfg, src: src, engine: engine, nc: nc, up: make(chan struct{}, 1),
 		log:    log.With().Str("component", "tcs").Logger(),
 		agg:    newAggregator(),
 		dialer: awsclient.WebsocketDialer(cfg.Timers.HandshakeTimeout, cfg.SkipTLSVerify),
@@ -214,22 +218,25 @@ func (c *Client) waitRegistration(ctx context.Context) (bus.Registration, bool) 
 // StatsDemandTTL after, which covers a reconnect).
 func (c *Client) demand(ctx context.Context) {
 	data, _ := json.Marshal(bus.StatsDemand{Type: bus.TypeStatsDemand, From: "reporter"})
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(bus.StatsDemandInterval)
 	defer t.Stop()
-	var last time.Time
+	ask := func() {
+		if !c.connected.Load() {
+			return
+		}
+		if err := c.nc.Publish(bus.SubjectStatsDemand, data); err != nil {
+			c.log.Debug().Err(err).Msg("asking dockerexec for stats")
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-c.up:
+			ask()
+			t.Reset(bus.StatsDemandInterval)
 		case <-t.C:
-			if !c.connected.Load() || c.now().Sub(last) < bus.StatsDemandInterval {
-				continue
-			}
-			if err := c.nc.Publish(bus.SubjectStatsDemand, data); err != nil {
-				c.log.Debug().Err(err).Msg("asking dockerexec for stats")
-				continue
-			}
-			last = c.now()
+			ask()
 		}
 	}
 }
@@ -334,6 +341,10 @@ func (c *Client) connectOnce(ctx context.Context, reg bus.Registration) (time.Du
 	k := &conn{ws: ws, httpURL: httpURL, signer: c.signer, timeout: c.cfg.Timers.ReadWriteTimeout}
 	c.connected.Store(true)
 	defer c.connected.Store(false)
+	select {
+	case c.up <- struct{}{}:
+	default:
+	}
 
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()

@@ -136,9 +136,30 @@ func (f *fakeTCS) last(typ string) (recorded, bool) {
 }
 
 type fakeSource struct {
-	mu    sync.Mutex
-	reg   bus.Registration
-	tasks []bus.TaskRecord
+	mu      sync.Mutex
+	reg     bus.Registration
+	tasks   []bus.TaskRecord
+	changed chan struct{}
+}
+
+func (s *fakeSource) TasksChanged() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.changed == nil {
+		s.changed = make(chan struct{})
+	}
+	return s.changed
+}
+
+// setHealth changes a container's health, as a new task record would.
+func (s *fakeSource) setHealth(task, container int, h bus.Health) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tasks[task].Containers[container].Health = h
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
 }
 
 func (s *fakeSource) Registration() (bus.Registration, bool) { return s.reg, s.reg.Type != "" }
@@ -269,9 +290,7 @@ func TestPublicationsAndTheSocketURL(t *testing.T) {
 	}
 	// A health change goes out at once, not at the next tick.
 	before := f.count(tcs.TypePublishHealthRequest)
-	src.mu.Lock()
-	src.tasks[0].Containers[0].Health = bus.HealthUnhealthy
-	src.mu.Unlock()
+	src.setHealth(0, 0, bus.HealthUnhealthy)
 	waitUntil(t, time.Second, "the changed health", func() bool {
 		r, _ := f.last(tcs.TypePublishHealthRequest)
 		return f.count(tcs.TypePublishHealthRequest) > before && bytes.Contains(r.body, []byte(`"healthStatus":"UNHEALTHY"`))

@@ -24,8 +24,6 @@ func (c *Client) publish(ctx context.Context, k *conn, reg bus.Registration) {
 	t := c.cfg.Timers
 	tick := time.NewTicker(t.PublishInterval)
 	defer tick.Stop()
-	poll := time.NewTicker(t.HealthPoll)
-	defer poll.Stop()
 	var (
 		lastHealth string
 		status     instanceStatus
@@ -39,16 +37,25 @@ func (c *Client) publish(ctx context.Context, k *conn, reg bus.Registration) {
 		c.sendHealth(ctx, k, reg, tasks)
 	}
 	// The instance status and the health go out at once; metrics need a window.
+	changed := c.src.TasksChanged()
+	var settle <-chan time.Time
 	c.sendStatus(ctx, k, reg, &status)
 	sendHealth()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-poll.C:
+		case <-changed:
+			// A health change goes out at once; a burst of changes is looked at
+			// once a HealthPoll.
+			changed = nil
 			if !c.cfg.DisableHealth && healthDigest(healthOf(c.src.Tasks())) != lastHealth {
 				sendHealth()
 			}
+			settle = time.After(t.HealthPoll)
+		case <-settle:
+			settle = nil
+			changed = c.src.TasksChanged()
 		case <-tick.C:
 			if !c.cfg.DisableMetrics {
 				c.sendMetrics(ctx, k, reg)
