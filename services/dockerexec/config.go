@@ -1,6 +1,7 @@
 package dockerexec
 
 import (
+	"runtime"
 	"time"
 
 	"github.com/ecs-agent/ecs-agent/awsclient"
@@ -58,6 +59,9 @@ type Config struct {
 	// MaxInFlight is how many requests are served at once; further requests wait in
 	// the bus subscription.
 	MaxInFlight int
+	// EngineSlots is how many container creates, starts and removes the engine is
+	// asked for at once, starts first (gate.go); 0 takes the machine's cores.
+	EngineSlots int
 
 	// Image lifecycle.
 	//
@@ -181,6 +185,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxInFlight <= 0 {
 		c.MaxInFlight = defaultMaxInFlight
+	}
+	if c.EngineSlots <= 0 {
+		c.EngineSlots = runtime.NumCPU()
 	}
 	if c.PullInactivityTimeout <= 0 {
 		c.PullInactivityTimeout = defaultPullInactivityTimeout

@@ -59,7 +59,11 @@ func (s *Service) handleCreate(ctx context.Context, req bus.CreateRequest) (bus.
 	if err != nil {
 		return bus.CreateReply{}, err
 	}
-	resp, err := s.docker.ContainerCreate(ctx, cfg, host, nil, nil, req.DockerName)
+	var resp container.CreateResponse
+	err = s.engine.through(ctx, prioCreate, func() (err error) {
+		resp, err = s.docker.ContainerCreate(ctx, cfg, host, nil, nil, req.DockerName)
+		return err
+	})
 	if err != nil {
 		if cerrdefs.IsConflict(err) && req.DockerName != "" {
 			if rep, ok := s.sameContainer(ctx, req); ok {
@@ -110,7 +114,9 @@ func (s *Service) handleStart(ctx context.Context, req bus.StartRequest) (bus.Co
 			Str(logger.FieldDockerID, in.ID).Str("status", string(st.Status)).Msg("container has run already; not starting it again")
 		return st, nil
 	}
-	if err := s.docker.ContainerStart(ctx, in.ID, container.StartOptions{}); err != nil {
+	if err := s.engine.through(ctx, prioStart, func() error {
+		return s.docker.ContainerStart(ctx, in.ID, container.StartOptions{})
+	}); err != nil {
 		return bus.ContainerState{}, engineError(err, bus.CodeStartFailed, true, "starting container %s", refName(req.ContainerRef))
 	}
 	s.log.Info().Str(logger.FieldTaskARN, req.TaskArn).Str(logger.FieldContainer, req.ContainerName).
@@ -173,7 +179,9 @@ func (s *Service) handleRemove(ctx context.Context, req bus.RemoveRequest) (stru
 		return struct{}{}, badRequest("remove: name a container by dockerId, or by taskArn and containerName")
 	}
 	for _, id := range ids {
-		err := s.docker.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		err := s.engine.through(ctx, prioRemove, func() error {
+			return s.docker.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		})
 		if err != nil && !cerrdefs.IsNotFound(err) {
 			return struct{}{}, engineError(err, bus.CodeInternal, false, "removing container %s", refName(req.ContainerRef))
 		}

@@ -38,6 +38,8 @@ type Service struct {
 	cfg    Config
 	nc     *nats.Conn
 	docker Docker
+	// engine gates the heavy calls (gate.go).
+	engine *gate
 	log    zerolog.Logger
 	pull   *puller
 	// callSeconds is the latency of each command, by operation and outcome.
@@ -82,6 +84,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		deps.Docker, s.closeDocker = c, c.Close
 	}
 	s.docker = deps.Docker
+	s.engine = newGate(cfg.EngineSlots)
 	s.secrets = newSecretStore(cfg, deps.Conn)
 	s.images = newImageStore(s.log.With().Str("component", "images").Logger())
 	s.pull = newPuller(s.docker, cfg, s.images, s.log, s.secrets.registryAuth)
@@ -147,15 +150,16 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.log.Info().Str("docker_host", s.cfg.DockerHost).Msg("serving Docker commands")
 
-	w := newWatcher(s.docker, js, s.inst, s.log)
-	w.excludeIPv6 = s.cfg.ExcludeIPv6PortBinding
-	background.Go(func() { w.run(ctx) })
 	var poll time.Duration
 	if s.cfg.StatsPoll {
 		poll = s.cfg.StatsPollInterval
 	}
 	st := newStreamer(s.docker, s.nc, s.inst, poll, s.log)
 	background.Go(func() { st.run(ctx) })
+	w := newWatcher(s.docker, js, s.inst, s.log)
+	w.excludeIPv6 = s.cfg.ExcludeIPv6PortBinding
+	w.changed = st.changed
+	background.Go(func() { w.run(ctx) })
 
 	<-ctx.Done()
 	if err := svc.Stop(); err != nil {
