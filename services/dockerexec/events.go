@@ -375,20 +375,24 @@ func (w *watcher) translate(ctx context.Context, m events.Message, oom map[strin
 	return ev, true
 }
 
-// exitOf reads a dead container's exit code: from inspect while the container still
-// describes that death, else from the event's exitCode attribute.
+// exitOf reads a dead container's exit code from the event's exitCode attribute, and
+// only without one (an old engine) from inspect while the container still describes
+// that death. The engine sends die while it still holds the container to tear it down
+// (unmounting its root file system takes tens of milliseconds), and an inspect waits
+// for that; whether the kernel killed it for memory the oom event before the die
+// says.
 func (w *watcher) exitOf(ctx context.Context, m events.Message) (*int, bool) {
+	if s, ok := m.Actor.Attributes["exitCode"]; ok {
+		if code, err := strconv.Atoi(s); err == nil {
+			return &code, false
+		}
+	}
 	ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	in, err := w.docker.ContainerInspect(ictx, m.Actor.ID)
 	if err == nil && in.ContainerJSONBase != nil && in.State != nil && dockerStatus(in.State.Status) == bus.StatusStopped {
 		code := in.State.ExitCode
 		return &code, in.State.OOMKilled
-	}
-	if s, ok := m.Actor.Attributes["exitCode"]; ok {
-		if code, err := strconv.Atoi(s); err == nil {
-			return &code, false
-		}
 	}
 	return nil, false
 }

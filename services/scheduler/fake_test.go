@@ -38,6 +38,9 @@ type fakeDocker struct {
 	volumes map[string]bus.VolumeCreateRequest
 	calls   []string
 	reqs    map[string]bus.CreateRequest
+	// stopReplyAfter delays the reply to a stop past the container's die event, as
+	// the engine answers only once it has torn the container down.
+	stopReplyAfter time.Duration
 }
 
 type fakeExit struct {
@@ -158,6 +161,10 @@ func startFakeDocker(t testing.TB, nc *nats.Conn) *fakeDocker {
 			return nil, err
 		}
 		f.exit(c, 137)
+		f.mu.Lock()
+		delay := f.stopReplyAfter
+		f.mu.Unlock()
+		time.Sleep(delay)
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		return c.st, nil

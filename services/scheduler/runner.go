@@ -166,6 +166,26 @@ func (r *runner) busySet() map[string]bool {
 	return m
 }
 
+// stopOutcome reports whether ev is what the stop in flight waits for: the
+// container's exit. It applies at once rather than behind the stop's reply, which
+// the engine sends only once it has torn the container down.
+func stopOutcome(f *flight, ev *bus.ContainerEvent) bool {
+	return f.kind == task.Stop && ev.Status == bus.StatusStopped
+}
+
+// reportBusy is the containers whose step in flight holds the task's report back:
+// not those being stopped that are already known to have exited (their stop's reply
+// has nothing to add to the report).
+func (r *runner) reportBusy() map[string]bool {
+	m := r.busySet()
+	for n, f := range r.busy {
+		if c := task.Container(r.rec, n); f.kind == task.Stop && c != nil && c.KnownStatus == bus.StatusStopped {
+			delete(m, n)
+		}
+	}
+	return m
+}
+
 // run is the task's goroutine. It returns when ctx ends or when the task has been
 // cleaned up.
 func (r *runner) run(ctx context.Context) {
@@ -258,7 +278,7 @@ func (r *runner) handle(ctx context.Context, ins []input) error {
 				delete(r.deferred, in.result.container)
 			}
 		case in.event != nil:
-			if _, ok := r.busy[in.event.ContainerName]; ok {
+			if f, ok := r.busy[in.event.ContainerName]; ok && !stopOutcome(f, in.event) {
 				r.deferred[in.event.ContainerName] = append(r.deferred[in.event.ContainerName], in)
 				if in.msg != nil {
 					_ = in.msg.InProgress()
@@ -474,7 +494,7 @@ func (r *runner) flush(ctx context.Context) error {
 // same ID, which the outbox drops.
 func (r *runner) commit(ctx context.Context) error {
 	for {
-		rep, ok := task.NextReport(r.rec, r.busySet(), r.flushing)
+		rep, ok := task.NextReport(r.rec, r.reportBusy(), r.flushing)
 		if !ok {
 			break
 		}

@@ -398,3 +398,28 @@ func TestPullTimesOfAFailedPull(t *testing.T) {
 		t.Errorf("pull times %v %v for a failed pull", rep.PullStartedAt, rep.PullStoppedAt)
 	}
 }
+
+// The die event of a container being stopped is the stop's outcome: the task's
+// STOPPED report goes out on it, not behind the stop's reply.
+func TestStoppedOnTheDieEvent(t *testing.T) {
+	e := newEnv(t)
+	e.start()
+	e.docker.mu.Lock()
+	e.docker.stopReplyAfter = 3 * time.Second
+	e.docker.mu.Unlock()
+	s := taskSpec("t-die", bus.ContainerSpec{Name: "web", Image: "nginx", Essential: true})
+	e.desire(s, "m1")
+	if rep := e.next(); rep.Status != "RUNNING" {
+		t.Fatalf("report = %+v", rep)
+	}
+	s.DesiredStatus = bus.StatusStopped
+	asked := time.Now()
+	e.desire(s, "m2")
+	rep := e.next()
+	if took := time.Since(asked); rep.Status != "STOPPED" || took > 2*time.Second {
+		t.Fatalf("report %+v after %v; the stop's reply comes after 3 s", rep, took)
+	}
+	if c := rep.Containers; len(c) != 1 || c[0].ExitCode == nil || *c[0].ExitCode != 137 {
+		t.Fatalf("containers = %+v", c)
+	}
+}
