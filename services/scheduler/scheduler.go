@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ecs-agent/ecs-agent/bus"
+	"github.com/ecs-agent/ecs-agent/bus/backoff"
 	"github.com/ecs-agent/ecs-agent/bus/logger"
 	"github.com/ecs-agent/ecs-agent/services/scheduler/ledger"
 	"github.com/ecs-agent/ecs-agent/services/scheduler/task"
@@ -153,23 +154,49 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	return nil
 }
 
-// awaitRegistration waits until the session has registered the instance. Nothing can
+// awaitRegistration waits until the session has registered the instance, watching
+// the key so that the first tasks are admitted the moment it is stored. Nothing can
 // be admitted before: the registration says what the host offers.
 func (s *Scheduler) awaitRegistration(ctx context.Context, kv jetstream.KeyValue) (bus.Registration, error) {
-	var reg bus.Registration
 	logged := false
-	err := bus.Retry(ctx, func(ctx context.Context) error {
-		err := bus.GetJSON(ctx, kv, bus.KeyRegistration, &reg)
-		if err == nil && reg.ContainerInstanceArn == "" {
-			err = errors.New("the registration has no container instance ARN")
+	for {
+		reg, err := s.watchRegistration(ctx, kv, &logged)
+		if err == nil || ctx.Err() != nil {
+			return reg, err
 		}
-		if err != nil && !logged {
-			s.log.Info().Err(err).Msg("waiting for the session to register the instance")
-			logged = true
+		s.log.Warn().Err(err).Msg("watching the registration; retrying")
+		if !backoff.Sleep(ctx, bus.ProgressInterval) {
+			return reg, ctx.Err()
 		}
-		return err
-	})
-	return reg, err
+	}
+}
+
+func (s *Scheduler) watchRegistration(ctx context.Context, kv jetstream.KeyValue, logged *bool) (bus.Registration, error) {
+	w, err := kv.Watch(ctx, bus.KeyRegistration)
+	if err != nil {
+		return bus.Registration{}, err
+	}
+	defer func() { _ = w.Stop() }()
+	for {
+		var e jetstream.KeyValueEntry
+		select {
+		case <-ctx.Done():
+			return bus.Registration{}, ctx.Err()
+		case u, ok := <-w.Updates():
+			if !ok {
+				return bus.Registration{}, errors.New("the registration watch ended")
+			}
+			e = u
+		}
+		var reg bus.Registration
+		if e != nil && e.Operation() == jetstream.KeyValuePut && json.Unmarshal(e.Value(), &reg) == nil && reg.ContainerInstanceArn != "" {
+			return reg, nil
+		}
+		if !*logged {
+			s.log.Info().Msg("waiting for the session to register the instance")
+			*logged = true
+		}
+	}
 }
 
 // restore loads every stored record and grant, admits waiting tasks in their
