@@ -201,9 +201,9 @@ func (r *runner) run(ctx context.Context) {
 	r.s.m.observe(&r.seen, r.rec)
 	inspect := time.NewTimer(r.inspectDelay())
 	defer inspect.Stop()
-	rearm := time.NewTicker(deferredRearm)
-	defer rearm.Stop()
-	var cleanup, batch <-chan time.Time
+	// rearm runs only while events are held back: a hundred running tasks cost no
+	// wake-ups.
+	var cleanup, batch, rearm <-chan time.Time
 	for {
 		wake, err := r.advance(ctx)
 		if err != nil {
@@ -216,6 +216,9 @@ func (r *runner) run(ctx context.Context) {
 		if batch == nil && task.Batched(r.rec, r.busySet()) {
 			// Container changes of a RUNNING task wait for the batching ticker.
 			batch = time.After(randDuration(r.s.cfg.BatchMin, r.s.cfg.BatchMax))
+		}
+		if rearm == nil && len(r.deferred) > 0 {
+			rearm = time.After(deferredRearm)
 		}
 		var recheck <-chan time.Time
 		if !wake.IsZero() {
@@ -237,7 +240,8 @@ func (r *runner) run(ctx context.Context) {
 		case <-inspect.C:
 			r.inspectRunning(ctx)
 			inspect.Reset(r.inspectDelay())
-		case <-rearm.C:
+		case <-rearm:
+			rearm = nil
 			r.rearmDeferred()
 		case <-cleanup:
 			if r.clean(ctx) {
