@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -245,9 +246,42 @@ type agent struct {
 	DataDir string
 	BusPort int
 	Procs   []*proc
+
+	// ctx ends when one of the processes exits before stop is called; died says
+	// which and how.
+	ctx      context.Context
+	cancel   context.CancelFunc
+	mu       sync.Mutex
+	stopping bool
+	died     error
+}
+
+// watch ends the agent's context when p exits on its own.
+func (a *agent) watch(p *proc) {
+	<-p.done
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.stopping && a.died == nil {
+		a.died = fmt.Errorf("%s exited during the run (%v); see its log in the work directory", p.name, p.cmd.ProcessState)
+		a.cancel()
+	}
+}
+
+// during runs a phase on the agent's context and says when the agent died under it.
+func (a *agent) during(fn func(ctx context.Context) error) error {
+	err := fn(a.ctx)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.died != nil {
+		return a.died
+	}
+	return err
 }
 
 func (a *agent) stop() {
+	a.mu.Lock()
+	a.stopping = true
+	a.mu.Unlock()
 	// The session first, the bus last, as a supervisor would stop the pod.
 	for i := len(a.Procs) - 1; i >= 0; i-- {
 		a.Procs[i].stop()
@@ -305,6 +339,7 @@ func startAgent(ctx context.Context, cp *controlPlane, kind, outDir, workDir str
 		"ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION=1s",
 	}
 	a := &agent{Kind: kind, Cluster: cluster, DataDir: dataDir, BusPort: ports[0]}
+	a.ctx, a.cancel = context.WithCancel(ctx)
 	bins := []string{"amazon-ecs-agent"}
 	if kind == kindPod {
 		bins = podBinaries
@@ -316,6 +351,7 @@ func startAgent(ctx context.Context, cp *controlPlane, kind, outDir, workDir str
 			return nil, err
 		}
 		a.Procs = append(a.Procs, p)
+		go a.watch(p)
 	}
 	if err := waitInstance(ctx, cp, a); err != nil {
 		a.stop()

@@ -27,6 +27,8 @@ type results struct {
 	BaselineWorkers *workersChoice `json:"baseline_workers,omitempty"`
 	Churn           *churnResult   `json:"churn,omitempty"`
 	Bus             *busResult     `json:"bus,omitempty"`
+	// Errors are the phases that failed, whose figures are missing.
+	Errors []string `json:"errors,omitempty"`
 }
 
 type workersChoice struct {

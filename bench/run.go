@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -119,39 +120,58 @@ func run(ctx context.Context, c config) (err error) {
 	// The pod first, with the all-in-one instance idle beside it; then the pod
 	// stops and the all-in-one instance runs alone, the churn last, bounded by
 	// what is left of the run's time budget.
-	if err := r.benchAgent(ctx, pod, resP); err != nil {
-		return fmt.Errorf("%s: %w", pod.Kind, err)
+	// A phase that fails is reported and the run goes on, so that the other figures
+	// are still written; the bench exits non-zero at the end.
+	failed := func(phase string, err error) {
+		logf("%s failed: %v", phase, err)
+		res.Errors = append(res.Errors, phase+": "+err.Error())
 	}
-	if c.on("bus") {
+	if err := pod.during(func(ctx context.Context) error { return r.benchAgent(ctx, pod, resP) }); err != nil {
+		failed(pod.Kind, err)
+	}
+	if c.on("bus") && ctx.Err() == nil {
 		logf("bus: %d round trips and publishes on the pod's bus", c.busTrips)
-		b, err := benchBus(ctx, pod, c.busTrips)
-		if err != nil {
-			return fmt.Errorf("bus: %w", err)
+		var b busResult
+		if err := pod.during(func(ctx context.Context) (err error) { b, err = benchBus(ctx, pod, c.busTrips); return err }); err != nil {
+			failed("bus", err)
+		} else {
+			res.Bus = &b
 		}
-		res.Bus = &b
 	}
 	pod.stop()
-	if err := r.benchAgent(ctx, aio, resA); err != nil {
-		return fmt.Errorf("%s: %w", aio.Kind, err)
+	if err := aio.during(func(ctx context.Context) error { return r.benchAgent(ctx, aio, resA) }); err != nil {
+		failed(aio.Kind, err)
 	}
-	if c.on("churn") && c.churnTasks > 0 {
+	if c.on("churn") && c.churnTasks > 0 && ctx.Err() == nil {
 		bound := min(c.churnBound, time.Until(began.Add(c.budget))-time.Minute)
 		if bound < 30*time.Second {
 			logf("churn: skipped, %v left of the %v budget", time.Until(began.Add(c.budget)).Round(time.Second), c.budget)
 			res.Settings.Notes = append(res.Settings.Notes, "churn skipped: the run's time budget was spent")
 		} else {
 			logf("churn: %d short tasks on the %s instance (bound %v)", c.churnTasks, aio.Kind, bound.Round(time.Second))
-			if res.Churn, err = r.benchChurn(ctx, aio, c.churnTasks, 20, bound); err != nil {
-				return fmt.Errorf("churn: %w", err)
+			var ch *churnResult
+			if err := aio.during(func(ctx context.Context) (err error) {
+				ch, err = r.benchChurn(ctx, aio, c.churnTasks, 20, bound)
+				return err
+			}); err != nil {
+				failed("churn", err)
+			} else {
+				ch.Instance = aio.Kind
+				res.Churn = ch
 			}
-			res.Churn.Instance = aio.Kind
 		}
 	}
 	if len(r.tried) > 0 {
 		res.BaselineWorkers = &workersChoice{Chosen: r.workers, Tried: r.tried}
 	}
 	res.WallSeconds = time.Since(began).Seconds()
-	return publish(res, c.resultsDir)
+	if err := publish(res, c.resultsDir); err != nil {
+		return err
+	}
+	if len(res.Errors) > 0 {
+		return fmt.Errorf("%d phases failed: %s", len(res.Errors), strings.Join(res.Errors, "; "))
+	}
+	return nil
 }
 
 // benchAgent runs the single-task and burst phases on one instance.

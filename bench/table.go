@@ -190,6 +190,9 @@ func printTable(w io.Writer, res *results) {
 		fmt.Fprintf(w, "direct baseline bursts: %d concurrent create+start workers (tried on %d: %s)\n",
 			bw.Chosen, res.Settings.Bursts[0], strings.Join(tried, ", "))
 	}
+	for _, e := range res.Errors {
+		fmt.Fprintf(w, "FAILED: %s\n", e)
+	}
 	fmt.Fprintln(w)
 	const format = "%-13s %-66s %9s %9s %9s %9s %6s  %-28s %-4s %s\n"
 	fmt.Fprintf(w, format, "", "figure", "median", "p90", "max", "baseline", "÷base", "target", "met", "note")
