@@ -54,11 +54,12 @@ type idleResult struct {
 	Seconds   float64    `json:"seconds,omitempty"`
 	// The processes' CPU added up, over the window and scaled to 30 s, by each
 	// counter (schedstat is the finer: ns against 10 ms ticks).
-	StatCPU        float64 `json:"stat_cpu_s"`
-	SchedCPU       float64 `json:"schedstat_cpu_s"`
-	StatPer30s     float64 `json:"stat_cpu_s_per_30s"`
-	SchedPer30s    float64 `json:"schedstat_cpu_s_per_30s"`
-	RSSMiB, HWMMiB float64
+	StatCPU     float64 `json:"stat_cpu_s"`
+	SchedCPU    float64 `json:"schedstat_cpu_s"`
+	StatPer30s  float64 `json:"stat_cpu_s_per_30s"`
+	SchedPer30s float64 `json:"schedstat_cpu_s_per_30s"`
+	RSSMiB      float64 `json:"rss_mib"`
+	HWMMiB      float64 `json:"hwm_mib"`
 }
 
 func newIdle(ps []procCost) *idleResult {
