@@ -6,6 +6,8 @@
 #   make test           unit, component, conformance and end-to-end tests (needs Docker)
 #   make test-chaos     DESIGN.md §4 under SIGKILLs of every process (bounded, < 10 min)
 #   make test-in-docker the end-to-end bus tests in a container, against the pod (< 6 min)
+#   make bench          the benchmark: agent vs direct Docker calls, cost, bus (< 15 min;
+#                       BENCH_FLAGS=-quick for a short run); results in bench/results/
 #   make run            the control plane and the agent on this machine (Ctrl-C stops both)
 #   make up / down      the compose pod from the release image, healthy / gone
 #   make clean          remove ./out and ./.run (no Docker image is removed)
@@ -28,7 +30,7 @@ E2E_IMAGE ?= ecs-agent-test/e2e:latest
 POD_PROJECT ?= ecs-agent
 
 .PHONY: all release gobuild static test test-unit test-conformance test-e2e test-chaos test-fuzz test-in-docker test-image \
-        e2e-image run run-controlplane up down clean vet
+        e2e-image run run-controlplane up down clean vet bench
 
 .DEFAULT_GOAL := release
 all: release
@@ -104,6 +106,13 @@ e2e-image: release
 
 test-in-docker: e2e-image test-image
 	ECS_AGENT_IMAGE=$(IMAGE):latest E2E_IMAGE=$(E2E_IMAGE) deploy/test-in-docker.sh
+
+# The benchmark (bench/README.md): the control plane, the all-in-one agent and the pod
+# against the real engine, interleaved with direct Docker API baselines. It prints one
+# table and writes bench/results/<UTC time>.json and bench/results/latest.json.
+BENCH_FLAGS ?=
+bench: gobuild test-image
+	$(GO) run ./bench -bin $(OUT) $(BENCH_FLAGS)
 
 # Runs the local control plane and the all-in-one agent against it, in the foreground;
 # Ctrl-C or SIGTERM stops both.
