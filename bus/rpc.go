@@ -76,11 +76,19 @@ func CallProgress[Req, Rep any](ctx context.Context, nc *nats.Conn, subject stri
 	return rep, nil
 }
 
+// replyBuffer is how many messages a caller's inbox holds before the bus drops them
+// (the caller reads each as it comes; a responder sends one a ProgressInterval).
+const replyBuffer = 16
+
 // request publishes data with a private reply subject and waits for the final reply,
 // skipping progress messages.
 func request(ctx context.Context, nc *nats.Conn, subject string, data []byte, onProgress func(string)) (*nats.Msg, error) {
 	inbox := nc.NewInbox()
-	sub, err := nc.SubscribeSync(inbox)
+	// A few messages come on the inbox (progress now and then, the reply): a small
+	// channel of its own, not SubscribeSync's 64K-slot one (512 KiB a call, which a
+	// burst of tasks turns into hundreds of megabytes of garbage).
+	replies := make(chan *nats.Msg, replyBuffer)
+	sub, err := nc.ChanSubscribe(inbox, replies)
 	if err != nil {
 		return nil, fmt.Errorf("calling %s: %w", subject, err)
 	}
@@ -90,7 +98,13 @@ func request(ctx context.Context, nc *nats.Conn, subject string, data []byte, on
 	}
 	for {
 		wctx, cancel := context.WithTimeout(ctx, ResponderIdle)
-		m, err := sub.NextMsgWithContext(wctx)
+		var m *nats.Msg
+		var err error
+		select {
+		case m = <-replies:
+		case <-wctx.Done():
+			err = wctx.Err()
+		}
 		cancel()
 		switch {
 		case err == nil:

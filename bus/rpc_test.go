@@ -93,3 +93,23 @@ func TestCallProgressCarriesStatus(t *testing.T) {
 	}
 	bus.SetStatus(context.Background(), "nobody listens") // no WithStatus: nothing happens
 }
+
+// A subject nobody serves answers at once with ErrNoResponders, and a call's inbox
+// is gone once it returned.
+func TestCallNoResponders(t *testing.T) {
+	b := bustest.Start(t)
+	client := b.Conn(t, "caller")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := bus.Call[struct{}, bus.ContainerState](ctx, client, "test.nobody", struct{}{})
+	if !errors.Is(err, bus.ErrNoResponders) {
+		t.Fatalf("call without responders: %v, want ErrNoResponders", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("no responders told after %v", d)
+	}
+	if n := client.NumSubscriptions(); n != 0 {
+		t.Fatalf("%d subscriptions left after the call", n)
+	}
+}

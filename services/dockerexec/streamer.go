@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,6 +85,7 @@ func (s *streamer) run(ctx context.Context) {
 	defer func() { _ = sub.Unsubscribe() }()
 	t := time.NewTimer(streamReconcile)
 	defer t.Stop()
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -91,13 +93,21 @@ func (s *streamer) run(ctx context.Context) {
 			s.wg.Wait()
 			return
 		case <-t.C:
-			s.reconcile(ctx)
 		case <-s.kick:
-			s.reconcile(ctx)
+			// The starts of a burst make one listing, not one each.
+			if wait := time.Until(last.Add(streamDebounce)); wait > 0 {
+				t.Reset(wait)
+				continue
+			}
 		}
+		s.reconcile(ctx)
+		last = time.Now()
 		t.Reset(s.nextReconcile())
 	}
 }
+
+// streamDebounce is the least wait between two listings of the running containers.
+const streamDebounce = time.Second
 
 // changed asks for a reconcile now (coalesced with one already asked for).
 func (s *streamer) changed() {
@@ -224,6 +234,13 @@ func (s *streamer) stream(ctx context.Context, id, task, name string) {
 func (s *streamer) pollStats(ctx context.Context, id, task, name string) {
 	log := s.log.With().Str(logger.FieldTaskARN, task).Str(logger.FieldContainer, name).Str(logger.FieldDockerID, id).Logger()
 	subject := bus.StatsSampleSubject(task, name)
+	// The first reading comes at a random point of the first interval: the
+	// containers of a burst are not all read at once, while they start.
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(rand.N(s.poll)):
+	}
 	t := time.NewTicker(s.poll)
 	defer t.Stop()
 	for {
