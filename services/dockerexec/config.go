@@ -60,7 +60,10 @@ type Config struct {
 	// the bus subscription.
 	MaxInFlight int
 	// EngineSlots is how many container creates, starts and removes the engine is
-	// asked for at once, starts first (gate.go); 0 takes the machine's cores.
+	// asked for at once, starts first (gate.go); 0 takes two per core. (On two
+	// cores and fuse-overlayfs, bursts of 20 and 100 measured with 2, 4 and 8 slots:
+	// 4 came within 4-19 % of the best direct parallelism, with the first container
+	// of a burst started 0.4-0.5 s after the payload; 2 started it sooner, 8 later.)
 	EngineSlots int
 
 	// Image lifecycle.
@@ -187,7 +190,7 @@ func (c Config) withDefaults() Config {
 		c.MaxInFlight = defaultMaxInFlight
 	}
 	if c.EngineSlots <= 0 {
-		c.EngineSlots = runtime.NumCPU()
+		c.EngineSlots = 2 * runtime.NumCPU()
 	}
 	if c.PullInactivityTimeout <= 0 {
 		c.PullInactivityTimeout = defaultPullInactivityTimeout
