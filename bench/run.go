@@ -102,8 +102,9 @@ func run(ctx context.Context, c config) (err error) {
 
 	if c.on("idle") {
 		logf("idle: both instances for %v", c.idle)
-		// Let registration and the first heartbeats settle.
-		time.Sleep(5 * time.Second)
+		// Let registration, the first heartbeats and the agent's hand-back of its
+		// start-up memory (15 s after start) settle: idle is the steady state.
+		time.Sleep(20 * time.Second)
 		ca, cpod := sampleCPU(aio), sampleCPU(pod)
 		select {
 		case <-time.After(c.idle):
