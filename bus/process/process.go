@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
@@ -85,14 +84,7 @@ func (p Program) Exec(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	go func() {
-		select {
-		case <-ctx.Done():
-		case <-time.After(trimAfter):
-			n := trimStartup()
-			log.Debug().Int("binary_bytes", n).Msg("start-up memory handed back")
-		}
-	}()
+	go handBack(ctx, log)
 	err = p.Run(ctx, cfg, log)
 	if err == nil || (ctx.Err() != nil && errors.Is(err, context.Canceled)) {
 		return 0
@@ -111,10 +103,6 @@ func (p Program) Exec(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	return ExitRetry
 }
-
-// trimAfter is when start-up is over and its memory is handed back (trimStartup):
-// the services have opened their streams and the session has registered.
-const trimAfter = 15 * time.Second
 
 // Dial connects a service running alone to the pod's bus (ECS_BUS_URL or -bus) as
 // user u, with the password ECS_BUS_PASSWORD_<USER> gives or else the one the bus

@@ -38,3 +38,17 @@ func rssFile(t *testing.T) int {
 	t.Skip("no RssFile in /proc/self/status")
 	return 0
 }
+
+func TestHeapStats(t *testing.T) {
+	buf := make([][]byte, 0, 64)
+	for range 64 {
+		buf = append(buf, make([]byte, 256<<10))
+	}
+	buf = nil
+	runtime.GC()
+	c, free := heapStats()
+	if c == 0 || free == 0 {
+		t.Fatalf("collections %d, free heap %d after freeing 16 MiB", c, free)
+	}
+	_ = buf
+}
