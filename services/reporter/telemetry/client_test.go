@@ -313,3 +313,25 @@ func TestImpairedRuntimeAndDisabledPublications(t *testing.T) {
 		t.Errorf("instance status %s", s.body)
 	}
 }
+
+// A health change made while the last one settles still goes out within the settle
+// time, not at the next publication.
+func TestHealthChangesWhileSettling(t *testing.T) {
+	f := newFakeTCS(t, 50*time.Millisecond)
+	src := &fakeSource{tasks: []bus.TaskRecord{healthyTask()}}
+	runClient(t, f, src, fakeEngine{}, func(c *Config) {
+		c.Timers.PublishInterval = time.Hour
+		c.Timers.HealthPoll = 300 * time.Millisecond
+	})
+	healthIs := func(s string) func() bool {
+		return func() bool {
+			r, ok := f.last(tcs.TypePublishHealthRequest)
+			return ok && bytes.Contains(r.body, []byte(`"healthStatus":"`+s+`"`))
+		}
+	}
+	waitUntil(t, 3*time.Second, "the first health", healthIs("HEALTHY"))
+	src.setHealth(0, 0, bus.HealthUnhealthy)
+	waitUntil(t, time.Second, "the unhealthy container", healthIs("UNHEALTHY"))
+	src.setHealth(0, 0, bus.HealthHealthy) // within the settle time of the first change
+	waitUntil(t, time.Second, "the container healthy again", healthIs("HEALTHY"))
+}

@@ -54,8 +54,13 @@ func (c *Client) publish(ctx context.Context, k *conn, reg bus.Registration) {
 			}
 			settle = time.After(t.HealthPoll)
 		case <-settle:
+			// Changes made while settling were not signalled: take the channel for
+			// the next one first, then look at what they did.
 			settle = nil
 			changed = c.src.TasksChanged()
+			if !c.cfg.DisableHealth && healthDigest(healthOf(c.src.Tasks())) != lastHealth {
+				sendHealth()
+			}
 		case <-tick.C:
 			if !c.cfg.DisableMetrics {
 				c.sendMetrics(ctx, k, reg)
