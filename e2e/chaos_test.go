@@ -80,10 +80,10 @@ func TestChaos(t *testing.T) {
 	stopLoad()
 	loadDone.Wait()
 	t.Logf("chaos: faults over after %v; waiting for every task to settle", time.Since(started).Round(time.Second))
-	w.converge(3 * time.Minute)
+	w.converge(3*time.Minute, p.explain)
 	w.checkRunningUntouched()
 	w.stopAll()
-	w.converge(2 * time.Minute)
+	w.converge(2*time.Minute, p.explain)
 	sum := w.check()
 	sum.kills = p.killCounts()
 	sum.faults = c.faults
@@ -156,6 +156,38 @@ func (p *pod) all() []*proc {
 		}
 	}
 	return out
+}
+
+// explain logs, for tasks that did not settle, what every process of the agent said
+// of the first two, and the last lines of each process: the logs themselves stay in
+// the clone that ran the test.
+func (p *pod) explain(arns []string) {
+	t := p.t
+	t.Helper()
+	ids := make([]string, 0, 2)
+	for _, a := range arns[:min(len(arns), 2)] {
+		ids = append(ids, a[strings.LastIndex(a, "/")+1:])
+	}
+	for _, pr := range p.all() {
+		data, err := os.ReadFile(pr.log)
+		if err != nil {
+			t.Logf("%s: %v", pr.name, err)
+			continue
+		}
+		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+		var about []string
+		for _, l := range lines {
+			for _, id := range ids {
+				if strings.Contains(l, id) {
+					about = append(about, l)
+					break
+				}
+			}
+		}
+		tail := lines[max(len(lines)-25, 0):]
+		t.Logf("%s (exited %v): %d lines about %v:\n%s\nits last %d lines:\n%s", pr.name, pr.exited(), len(about), ids,
+			strings.Join(about, "\n"), len(tail), strings.Join(tail, "\n"))
+	}
 }
 
 func (p *pod) killCounts() map[string]int {
@@ -231,7 +263,7 @@ func (c *chaos) inject(f string) {
 		// What the store alone knows (a task stored but not yet in Docker) is lost with
 		// it: the load pauses until everything placed is in Docker.
 		c.w.pause(true)
-		c.w.settle(90 * time.Second)
+		c.w.settle(90*time.Second, c.p.explain)
 		c.p.killAll()
 		if err := os.RemoveAll(c.b.Env.DataDir); err != nil {
 			t.Fatal(err)
@@ -494,30 +526,34 @@ func (w *workload) describe() map[string]types.Task {
 
 // settle waits until every task placed is in Docker: RUNNING or STOPPED for the
 // control plane.
-func (w *workload) settle(timeout time.Duration) {
+func (w *workload) settle(timeout time.Duration, explain func(arns []string)) {
 	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		pending := 0
-		for _, tk := range w.describe() {
+	for {
+		var pending []string
+		for arn, tk := range w.describe() {
 			if s := aws.ToString(tk.LastStatus); s != "RUNNING" && s != "STOPPED" {
-				pending++
+				pending = append(pending, arn)
 			}
 		}
-		if pending == 0 {
+		if len(pending) == 0 {
 			return
+		}
+		if time.Now().After(deadline) {
+			// Wiping now would lose them by design: the agent stalled before the wipe.
+			explain(pending)
+			w.t.Fatalf("before the wipe, %d tasks were still not RUNNING or STOPPED after %v: %v", len(pending), timeout, pending)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	w.t.Logf("chaos: tasks still PENDING after %v; wiping anyway", timeout)
 }
 
 // converge waits until every task has its expected status: a short or stopped one
 // STOPPED, any other RUNNING.
-func (w *workload) converge(timeout time.Duration) {
+func (w *workload) converge(timeout time.Duration, explain func(arns []string)) {
 	deadline := time.Now().Add(timeout)
-	var behind []string
+	var behind, arns []string
 	for {
-		behind = behind[:0]
+		behind, arns = behind[:0], arns[:0]
 		view := w.describe()
 		for _, tk := range w.snapshot() {
 			want := "RUNNING"
@@ -526,12 +562,14 @@ func (w *workload) converge(timeout time.Duration) {
 			}
 			if got := aws.ToString(view[tk.arn].LastStatus); got != want {
 				behind = append(behind, fmt.Sprintf("%s %s is %s, want %s", tk.kind, tk.arn, got, want))
+				arns = append(arns, tk.arn)
 			}
 		}
 		if len(behind) == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
+			explain(arns)
 			w.t.Fatalf("after %v, %d tasks have not reached their status:\n%s", timeout, len(behind), strings.Join(behind, "\n"))
 		}
 		time.Sleep(time.Second)
