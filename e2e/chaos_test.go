@@ -174,9 +174,8 @@ func (p *pod) explain(arns []string) {
 			t.Logf("%s: %v", pr.name, err)
 			continue
 		}
-		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
 		var about []string
-		for _, l := range lines {
+		for _, l := range strings.Split(string(data), "\n") {
 			for _, id := range ids {
 				if strings.Contains(l, id) {
 					about = append(about, l)
@@ -184,9 +183,8 @@ func (p *pod) explain(arns []string) {
 				}
 			}
 		}
-		tail := lines[max(len(lines)-25, 0):]
-		t.Logf("%s (exited %v): %d lines about %v:\n%s\nits last %d lines:\n%s", pr.name, pr.exited(), len(about), ids,
-			strings.Join(about, "\n"), len(tail), strings.Join(tail, "\n"))
+		t.Logf("%s (exited %v): %d lines about %v:\n%s\nits last lines:\n%s", pr.name, pr.exited(), len(about), ids,
+			strings.Join(about, "\n"), pr.tail(25))
 	}
 }
 
